@@ -1,0 +1,363 @@
+// Package config holds ghlgate's configuration: one YAML file, defaults first,
+// then the file, then the environment, then Validate, which collects every
+// problem before anything listens.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Stage names. Production is everything outside /staging and /sandbox.
+const (
+	StageProduction = "production"
+	StageStaging    = "staging"
+	StageSandbox    = "sandbox"
+)
+
+// Stages lists every stage in a stable order.
+var Stages = []string{StageProduction, StageStaging, StageSandbox}
+
+// Response validation modes.
+const (
+	ValidationOff     = "off"
+	ValidationReport  = "report"
+	ValidationEnforce = "enforce"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Listen is the address the gateway serves on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// DataDir holds the SQLite store and the audit log. Default ./data.
+	DataDir string `yaml:"data_dir"`
+	// Spec is the OpenAPI document to serve; empty means the embedded GHL
+	// Contacts description. Default "".
+	Spec string `yaml:"spec"`
+	// Overlays are OpenAPI Overlay 1.0 files applied to Spec in order.
+	// Default none.
+	Overlays []string `yaml:"overlays"`
+	// ResponseValidation is off, report or enforce. Default report.
+	ResponseValidation string `yaml:"response_validation"`
+	// MaxBodyBytes caps request bodies (413 above it). Default 1048576.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// AllowUnsecured lists operationIds that the spec declares without
+	// security and that may still be called (least privilege denies them
+	// otherwise). Default none.
+	AllowUnsecured []string `yaml:"allow_unsecured"`
+	// Upstream is production GHL.
+	Upstream Upstream `yaml:"upstream"`
+	// Store selects the data store.
+	Store Store `yaml:"store"`
+	// Audit configures the audit trail.
+	Audit Audit `yaml:"audit"`
+	// Mock configures the /staging and /sandbox stages.
+	Mock Mock `yaml:"mock"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+
+	// Extra keeps sections that other components decode themselves
+	// (ratelimit, events, webhooks), as raw YAML nodes.
+	Extra map[string]yaml.Node `yaml:",inline"`
+
+	// path is the file the config came from, for messages.
+	path string
+}
+
+// Upstream describes production GHL and ghlgate's credential for it.
+type Upstream struct {
+	// BaseURL of the GHL API. Default https://services.leadconnectorhq.com.
+	BaseURL string `yaml:"base_url"`
+	// Version is sent as the Version header when the client sent none.
+	// Default 2021-07-28.
+	Version string `yaml:"version"`
+	// TokenEnv names the environment variable that holds a Private
+	// Integration Token. Default GHL_PRIVATE_INTEGRATION_TOKEN.
+	TokenEnv string `yaml:"token_env"`
+	// OAuth, when ClientID is set, makes ghlgate use and refresh an OAuth
+	// access token instead of a PIT.
+	OAuth OAuth `yaml:"oauth"`
+	// ConnectTimeout bounds the TCP and TLS set-up. Default 5s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// HeaderTimeout bounds the wait for response headers. Default 15s.
+	HeaderTimeout time.Duration `yaml:"header_timeout"`
+	// Timeout bounds the whole exchange with GHL. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// OAuth is the refresh-token credential.
+type OAuth struct {
+	// ClientID of the GHL Marketplace app. Default "" (OAuth off).
+	ClientID string `yaml:"client_id"`
+	// ClientSecretEnv names the variable holding the client secret.
+	// Default GHL_CLIENT_SECRET.
+	ClientSecretEnv string `yaml:"client_secret_env"`
+	// RefreshTokenEnv names the variable holding the first refresh token;
+	// once GHL rotates it, the stored one wins. Default GHL_REFRESH_TOKEN.
+	RefreshTokenEnv string `yaml:"refresh_token_env"`
+	// TokenURL of the token endpoint. Default {base_url}/oauth/token.
+	TokenURL string `yaml:"token_url"`
+	// UserType is Location or Company. Default Location.
+	UserType string `yaml:"user_type"`
+	// RefreshBefore refreshes this long before expiry. Default 30s.
+	RefreshBefore time.Duration `yaml:"refresh_before"`
+}
+
+// Store selects SQLite (default) or PostgreSQL.
+type Store struct {
+	// PostgresURL, when set, stores everything in PostgreSQL.
+	// Default "" (SQLite in data_dir).
+	PostgresURL string `yaml:"postgres_url"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	// File is the JSON-lines copy of the trail. Default {data_dir}/audit.jsonl;
+	// "-" turns the file off (the store keeps every record regardless).
+	File string `yaml:"file"`
+	// FlushInterval is the longest a record waits before it is written.
+	// Default 200ms.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// Mock configures the stages served by the GHL mock.
+type Mock struct {
+	// Staging enables /staging. Default true.
+	Staging *bool `yaml:"staging"`
+	// Sandbox enables /sandbox. Default true.
+	Sandbox *bool `yaml:"sandbox"`
+	// SeedDir loads seed data from a folder instead of the embedded
+	// fixtures/seed. Default "".
+	SeedDir string `yaml:"seed_dir"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is json or text. Default json.
+	Format string `yaml:"format"`
+}
+
+// Default returns the embedded defaults: everything runs with nothing else
+// installed.
+func Default() *Config {
+	t := true
+	return &Config{
+		Listen:             "127.0.0.1:8080",
+		DataDir:            "data",
+		ResponseValidation: ValidationReport,
+		MaxBodyBytes:       1 << 20,
+		Upstream: Upstream{
+			BaseURL:        "https://services.leadconnectorhq.com",
+			Version:        "2021-07-28",
+			TokenEnv:       "GHL_PRIVATE_INTEGRATION_TOKEN",
+			ConnectTimeout: 5 * time.Second,
+			HeaderTimeout:  15 * time.Second,
+			Timeout:        30 * time.Second,
+			OAuth: OAuth{
+				ClientSecretEnv: "GHL_CLIENT_SECRET",
+				RefreshTokenEnv: "GHL_REFRESH_TOKEN",
+				UserType:        "Location",
+				RefreshBefore:   30 * time.Second,
+			},
+		},
+		Audit: Audit{FlushInterval: 200 * time.Millisecond},
+		Mock:  Mock{Staging: &t, Sandbox: &t},
+		Log:   Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load builds the configuration: defaults, then the file at path (when not
+// empty), then the environment. It does not validate; call Validate.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	c := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w (see the configuration reference in README.md)", path, err)
+		}
+		c.path = path
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c.applyEnv(getenv)
+	return c, nil
+}
+
+// Env lists the variables that override the file, for the README.
+var Env = map[string]string{
+	"GHLGATE_LISTEN":              "listen",
+	"GHLGATE_DATA_DIR":            "data_dir",
+	"GHLGATE_SPEC":                "spec",
+	"GHLGATE_UPSTREAM_BASE_URL":   "upstream.base_url",
+	"GHLGATE_POSTGRES_URL":        "store.postgres_url",
+	"GHLGATE_RESPONSE_VALIDATION": "response_validation",
+	"GHLGATE_LOG_LEVEL":           "log.level",
+}
+
+func (c *Config) applyEnv(getenv func(string) string) {
+	set := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set("GHLGATE_LISTEN", &c.Listen)
+	set("GHLGATE_DATA_DIR", &c.DataDir)
+	set("GHLGATE_SPEC", &c.Spec)
+	set("GHLGATE_UPSTREAM_BASE_URL", &c.Upstream.BaseURL)
+	set("GHLGATE_POSTGRES_URL", &c.Store.PostgresURL)
+	set("GHLGATE_RESPONSE_VALIDATION", &c.ResponseValidation)
+	set("GHLGATE_LOG_LEVEL", &c.Log.Level)
+}
+
+// Path is the file the configuration came from ("" for defaults).
+func (c *Config) Path() string { return c.path }
+
+// StagingEnabled reports whether /staging is served.
+func (c *Config) StagingEnabled() bool { return c.Mock.Staging == nil || *c.Mock.Staging }
+
+// SandboxEnabled reports whether /sandbox is served.
+func (c *Config) SandboxEnabled() bool { return c.Mock.Sandbox == nil || *c.Mock.Sandbox }
+
+// AuditFile is the resolved JSON-lines audit path, "" when turned off.
+func (c *Config) AuditFile() string {
+	switch c.Audit.File {
+	case "-":
+		return ""
+	case "":
+		return filepath.Join(c.DataDir, "audit.jsonl")
+	}
+	return c.Audit.File
+}
+
+// Section decodes an extra top-level section (for example "ratelimit")
+// into dst, rejecting unknown keys. A missing section leaves dst as is.
+func (c *Config) Section(name string, dst any) error {
+	node, ok := c.Extra[name]
+	if !ok {
+		return nil
+	}
+	raw, err := yaml.Marshal(&node)
+	if err != nil {
+		return fmt.Errorf("config section %s: %w", name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config section %s (line %d): %w", name, node.Line, err)
+	}
+	return nil
+}
+
+// KnownSections are the top-level sections decoded by other components.
+var KnownSections = []string{"ratelimit", "events", "webhooks", "contract"}
+
+// Validate checks every field and returns all problems at once, joined. It
+// has no side effects.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port (for example 127.0.0.1:8080)", c.Listen)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("listen", "port %q is not a number from 0 to 65535", port)
+	}
+	if c.DataDir == "" && c.Store.PostgresURL == "" {
+		bad("data_dir", "is empty; set a folder for the SQLite store (default ./data)")
+	}
+	if c.Spec != "" {
+		if _, err := os.Stat(c.Spec); err != nil {
+			bad("spec", "cannot read %s: %v", c.Spec, err)
+		}
+	}
+	for i, o := range c.Overlays {
+		if _, err := os.Stat(o); err != nil {
+			bad(fmt.Sprintf("overlays[%d]", i), "cannot read %s: %v", o, err)
+		}
+	}
+	if !slices.Contains([]string{ValidationOff, ValidationReport, ValidationEnforce}, c.ResponseValidation) {
+		bad("response_validation", "%q is not one of off, report, enforce", c.ResponseValidation)
+	}
+	if c.MaxBodyBytes <= 0 {
+		bad("max_body_bytes", "must be positive, got %d", c.MaxBodyBytes)
+	}
+	if u, err := url.Parse(c.Upstream.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("upstream.base_url", "%q is not an http(s) URL", c.Upstream.BaseURL)
+	}
+	if c.Upstream.Version == "" {
+		bad("upstream.version", "is empty; GHL requires a Version header (2021-07-28)")
+	}
+	for name, d := range map[string]time.Duration{
+		"upstream.connect_timeout": c.Upstream.ConnectTimeout,
+		"upstream.header_timeout":  c.Upstream.HeaderTimeout,
+		"upstream.timeout":         c.Upstream.Timeout,
+	} {
+		if d <= 0 {
+			bad(name, "must be a positive duration such as 5s, got %v", d)
+		}
+	}
+	if o := c.Upstream.OAuth; o.ClientID != "" {
+		if o.ClientSecretEnv == "" {
+			bad("upstream.oauth.client_secret_env", "is empty; name the variable holding the client secret")
+		}
+		if o.UserType != "Location" && o.UserType != "Company" {
+			bad("upstream.oauth.user_type", "%q is not Location or Company", o.UserType)
+		}
+		if o.TokenURL != "" {
+			if u, err := url.Parse(o.TokenURL); err != nil || u.Host == "" {
+				bad("upstream.oauth.token_url", "%q is not a URL", o.TokenURL)
+			}
+		}
+	}
+	if p := c.Store.PostgresURL; p != "" && !strings.HasPrefix(p, "postgres://") && !strings.HasPrefix(p, "postgresql://") {
+		bad("store.postgres_url", "must start with postgres:// (got a value of %d characters)", len(p))
+	}
+	if c.Audit.FlushInterval <= 0 {
+		bad("audit.flush_interval", "must be positive, got %v", c.Audit.FlushInterval)
+	}
+	if c.Mock.SeedDir != "" {
+		if st, err := os.Stat(c.Mock.SeedDir); err != nil || !st.IsDir() {
+			bad("mock.seed_dir", "%s is not a readable folder", c.Mock.SeedDir)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "%q is not json or text", c.Log.Format)
+	}
+	for name := range c.Extra {
+		if !slices.Contains(KnownSections, name) {
+			bad(name, "unknown top-level key (known: listen, data_dir, spec, overlays, response_validation, max_body_bytes, allow_unsecured, upstream, store, audit, mock, log, %s)", strings.Join(KnownSections, ", "))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	where := "configuration"
+	if c.path != "" {
+		where = c.path
+	}
+	return fmt.Errorf("%s has %d problem(s):\n%w", where, len(errs), errors.Join(errs...))
+}
