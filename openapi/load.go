@@ -174,7 +174,7 @@ func (l *loader) checkRefs(f *rawFile) error {
 		}
 		done[cur.name] = true
 		var sites []refSite
-		collectRefs(cur.tree, "", &sites)
+		collectRefs(cur.tree, "", "", &sites)
 		for _, s := range sites {
 			filePart, frag, _ := strings.Cut(s.ref, "#")
 			target := cur

@@ -424,24 +424,22 @@ func (r *rawRepairer) operationIDs() {
 }
 
 // collectRefs lists every $ref of a tree with the pointer where it sits.
-func collectRefs(v any, pointer string, out *[]refSite) {
+// Example values are data, so a "$ref" key inside one is not a reference.
+func collectRefs(v any, pointer, parentKey string, out *[]refSite) {
 	switch t := v.(type) {
 	case map[string]any:
 		if ref, ok := t["$ref"].(string); ok {
 			*out = append(*out, refSite{pointer: ptr(pointer, "$ref"), ref: ref})
 		}
 		for _, k := range sortedKeys(t) {
-			if k == "$ref" {
+			if k == "$ref" || (k == "example" && parentKey != "properties") {
 				continue
 			}
-			// A property literally named $ref is data, not a reference, but
-			// it lives under "properties" and is a map, so it is walked, not
-			// collected: only string values of a $ref key are references.
-			collectRefs(t[k], ptr(pointer, k), out)
+			collectRefs(t[k], ptr(pointer, k), k, out)
 		}
 	case []any:
 		for i, e := range t {
-			collectRefs(e, ptr(pointer, fmt.Sprint(i)), out)
+			collectRefs(e, ptr(pointer, fmt.Sprint(i)), parentKey, out)
 		}
 	}
 }
