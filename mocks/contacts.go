@@ -40,7 +40,9 @@ func applyContact(c *Contact, f *fields, kind writeKind) {
 	if v, ok := f.email("email"); ok {
 		c.Email = strings.TrimSpace(v)
 	}
-	strField("phone", true, &c.Phone)
+	if v, ok := f.str("phone", true); ok {
+		c.Phone = normalizePhone(v)
+	}
 	strField("address1", true, &c.Address1)
 	strField("city", true, &c.City)
 	strField("state", true, &c.State)
@@ -101,6 +103,17 @@ func mergeCustomFields(have, set []CustomField) []CustomField {
 		}
 	}
 	return out
+}
+
+// normalizePhone stores an international number as GHL does, "+" and
+// digits ("+1 (512) 555-0101" → "+15125550101"); other input is kept as
+// given, trimmed, since GHL would need the location's country to complete it.
+func normalizePhone(p string) string {
+	p = strings.TrimSpace(p)
+	if strings.HasPrefix(p, "+") && phoneDigits(p) != "" {
+		return "+" + phoneDigits(p)
+	}
+	return p
 }
 
 func contactOf(st *state, id string) (*Contact, error) {

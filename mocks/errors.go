@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // APIError is an answer in GHL's error shape. Handlers return it; one
@@ -72,6 +73,30 @@ func internalError(msg string) *APIError {
 	return &APIError{Status: http.StatusInternalServerError, Body: map[string]any{
 		"statusCode": 500, "message": msg, "error": "Internal Server Error",
 	}}
+}
+
+// Some operations document only one of 400 and 422 [FACTS §1]: a
+// validation failure there answers with the documented one, in its shape.
+var (
+	no422 = map[string]bool{
+		"search-contacts-advanced": true, "get-duplicate-contact": true, "get-all-tasks": true,
+		"get-task": true, "delete-task": true, "get-all-notes": true,
+	}
+	no400 = map[string]bool{"add-remove-contact-from-business": true}
+)
+
+// documented turns a 400 into a 422 (or back) where the operation does not
+// document the status the mock chose.
+func documented(op string, e *APIError) *APIError {
+	switch {
+	case e.Status == http.StatusUnprocessableEntity && no422[op]:
+		msgs, _ := e.Body["message"].([]string)
+		return badRequest(strings.Join(msgs, ", "))
+	case e.Status == http.StatusBadRequest && no400[op]:
+		msg, _ := e.Body["message"].(string)
+		return unprocessable(msg)
+	}
+	return e
 }
 
 func asAPIError(err error) *APIError {

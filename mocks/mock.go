@@ -326,7 +326,7 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	burstLeft, dailyLeft := m.rate.hit(rq.location, now, true)
 	setRateHeaders(w.Header(), burstLeft, dailyLeft)
 	if err != nil {
-		ae := asAPIError(err)
+		ae := documented(rt.op, asAPIError(err))
 		if ae.Status >= 500 {
 			m.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "mock operation failed",
 				slog.String("dataset", m.opts.Dataset), slog.String("operation", rt.op),
