@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rankr/ghlgate/gateway/credential"
 )
 
 // Stage names. Production is everything outside /staging and /sandbox.
@@ -83,36 +85,17 @@ type Upstream struct {
 	// Version is sent as the Version header when the client sent none.
 	// Default 2021-07-28.
 	Version string `yaml:"version"`
-	// TokenEnv names the environment variable that holds a Private
-	// Integration Token. Default GHL_PRIVATE_INTEGRATION_TOKEN.
-	TokenEnv string `yaml:"token_env"`
-	// OAuth, when ClientID is set, makes ghlgate use and refresh an OAuth
-	// access token instead of a PIT.
-	OAuth OAuth `yaml:"oauth"`
+	// Credential is ghlgate's own GHL credential: token_env (a Private
+	// Integration Token's variable, default GHL_PRIVATE_INTEGRATION_TOKEN)
+	// or oauth (a refreshing OAuth credential, off by default). Its type
+	// lives with the code that uses it; config only aggregates.
+	Credential credential.Config `yaml:",inline"`
 	// ConnectTimeout bounds the TCP and TLS set-up. Default 5s.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// HeaderTimeout bounds the wait for response headers. Default 15s.
 	HeaderTimeout time.Duration `yaml:"header_timeout"`
 	// Timeout bounds the whole exchange with GHL. Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
-}
-
-// OAuth is the refresh-token credential.
-type OAuth struct {
-	// ClientID of the GHL Marketplace app. Default "" (OAuth off).
-	ClientID string `yaml:"client_id"`
-	// ClientSecretEnv names the variable holding the client secret.
-	// Default GHL_CLIENT_SECRET.
-	ClientSecretEnv string `yaml:"client_secret_env"`
-	// RefreshTokenEnv names the variable holding the first refresh token;
-	// once GHL rotates it, the stored one wins. Default GHL_REFRESH_TOKEN.
-	RefreshTokenEnv string `yaml:"refresh_token_env"`
-	// TokenURL of the token endpoint. Default {base_url}/oauth/token.
-	TokenURL string `yaml:"token_url"`
-	// UserType is Location or Company. Default Location.
-	UserType string `yaml:"user_type"`
-	// RefreshBefore refreshes this long before expiry. Default 30s.
-	RefreshBefore time.Duration `yaml:"refresh_before"`
 }
 
 // Store selects SQLite (default) or PostgreSQL.
@@ -163,16 +146,10 @@ func Default() *Config {
 		Upstream: Upstream{
 			BaseURL:        "https://services.leadconnectorhq.com",
 			Version:        "2021-07-28",
-			TokenEnv:       "GHL_PRIVATE_INTEGRATION_TOKEN",
+			Credential:     credential.DefaultConfig(),
 			ConnectTimeout: 5 * time.Second,
 			HeaderTimeout:  15 * time.Second,
 			Timeout:        30 * time.Second,
-			OAuth: OAuth{
-				ClientSecretEnv: "GHL_CLIENT_SECRET",
-				RefreshTokenEnv: "GHL_REFRESH_TOKEN",
-				UserType:        "Location",
-				RefreshBefore:   30 * time.Second,
-			},
 		},
 		Audit: Audit{FlushInterval: 200 * time.Millisecond},
 		Mock:  Mock{Staging: &t, Sandbox: &t},
@@ -317,18 +294,8 @@ func (c *Config) Validate() error {
 			bad(name, "must be a positive duration such as 5s, got %v", d)
 		}
 	}
-	if o := c.Upstream.OAuth; o.ClientID != "" {
-		if o.ClientSecretEnv == "" {
-			bad("upstream.oauth.client_secret_env", "is empty; name the variable holding the client secret")
-		}
-		if o.UserType != "Location" && o.UserType != "Company" {
-			bad("upstream.oauth.user_type", "%q is not Location or Company", o.UserType)
-		}
-		if o.TokenURL != "" {
-			if u, err := url.Parse(o.TokenURL); err != nil || u.Host == "" {
-				bad("upstream.oauth.token_url", "%q is not a URL", o.TokenURL)
-			}
-		}
+	if err := c.Upstream.Credential.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("upstream: %w", err))
 	}
 	if p := c.Store.PostgresURL; p != "" && !strings.HasPrefix(p, "postgres://") && !strings.HasPrefix(p, "postgresql://") {
 		bad("store.postgres_url", "must start with postgres:// (got a value of %d characters)", len(p))
