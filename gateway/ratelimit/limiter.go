@@ -144,6 +144,9 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 			o.WriteTimeout = 250 * time.Millisecond
 		}
 		o.MaxRetries = -1
+		if o.DialerRetries == 0 {
+			o.DialerRetries = 1
+		}
 		l.client = redis.NewClient(o)
 		l.store = NewRedis(l.client, cfg.KeyPrefix)
 		l.remote = true
@@ -264,11 +267,17 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 		st := states[shared]
 		max := sharedMax
 		if own >= 0 {
+			// Refused only when both pools are full; a full pool that was
+			// only peeked frees its next slot when its oldest request leaves.
 			o := states[own]
+			oFull, sFull := poolFull(checks[own], o), poolFull(checks[shared], st)
 			max += ownMax
 			st.Remaining += o.Remaining
-			st.Refused = o.Refused && st.Refused
-			st.RetryAfter = minPositive(o.RetryAfter, st.RetryAfter)
+			st.Refused = !allowed && oFull && sFull
+			st.RetryAfter = 0
+			if st.Refused {
+				st.RetryAfter = minPositive(poolRetry(checks[own], o), poolRetry(checks[shared], st))
+			}
 			st.Reset = minPositive(o.Reset, st.Reset)
 		}
 		d.add(LimitLocation, max, checks[shared].Limit.Interval, st, false)
@@ -288,6 +297,20 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 			slog.Duration("retry_after", d.RetryAfter))
 	}
 	return d, nil
+}
+
+func poolFull(c Check, st State) bool {
+	if c.Peek {
+		return st.Remaining < 1
+	}
+	return st.Refused
+}
+
+func poolRetry(c Check, st State) time.Duration {
+	if c.Peek {
+		return st.Reset
+	}
+	return st.RetryAfter
 }
 
 func onlyRefused(states []State, i int) bool {

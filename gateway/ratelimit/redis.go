@@ -157,4 +157,3 @@ func (r *Redis) Take(ctx context.Context, checks []Check, n int, now time.Time, 
 	}
 	return res[0] == 1, nil
 }
-

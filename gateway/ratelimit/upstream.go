@@ -129,8 +129,12 @@ func (s *locState) ratePerHour(now time.Time) float64 {
 			n += s.counts[i]
 		}
 	}
-	elapsed := min(now.Sub(s.first), time.Hour)
-	elapsed = max(elapsed, time.Minute)
+	// The buckets cover from the start of minute m-59 to now.
+	since := time.Unix((m-59)*60, 0)
+	if s.first.After(since) {
+		since = s.first
+	}
+	elapsed := max(now.Sub(since), time.Minute)
 	return float64(n) / elapsed.Hours()
 }
 
