@@ -128,7 +128,7 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	return h
 }
 
-func withSeed(s *Seed) harnessOpt       { return func(o *Options) { o.Seed = s } }
+func withSeed(s *Seed) harnessOpt        { return func(o *Options) { o.Seed = s } }
 func withPersist(p Persister) harnessOpt { return func(o *Options) { o.Persist = p } }
 
 // answer is a decoded response.
