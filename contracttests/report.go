@@ -81,16 +81,16 @@ func (s *ScenarioResult) FirstFailure() *StepResult {
 
 // Totals counts a run.
 type Totals struct {
-	Scenarios        int           `json:"scenarios"`
-	Passed           int           `json:"passed"`
-	Failed           int           `json:"failed"`
-	Skipped          int           `json:"skipped"`
-	Steps            int           `json:"steps"`
-	StepsPassed      int           `json:"steps_passed"`
-	StepsFailed      int           `json:"steps_failed"`
-	StepsSkipped     int           `json:"steps_skipped"`
-	Duration         time.Duration `json:"duration_ns"`
-	StepsPerSecond   float64       `json:"steps_per_second"`
+	Scenarios      int           `json:"scenarios"`
+	Passed         int           `json:"passed"`
+	Failed         int           `json:"failed"`
+	Skipped        int           `json:"skipped"`
+	Steps          int           `json:"steps"`
+	StepsPassed    int           `json:"steps_passed"`
+	StepsFailed    int           `json:"steps_failed"`
+	StepsSkipped   int           `json:"steps_skipped"`
+	Duration       time.Duration `json:"duration_ns"`
+	StepsPerSecond float64       `json:"steps_per_second"`
 }
 
 // CoverageCell counts the responses of one operation with one status.
