@@ -57,6 +57,9 @@ type tokenEndpoint struct {
 	// fail, when set, answers every call with this status and body.
 	failStatus int
 	failBody   string
+	// gate, when set, holds every call until it is closed (or the call's
+	// context ends).
+	gate chan struct{}
 }
 
 func newTokenEndpoint(first string) *tokenEndpoint {
@@ -66,6 +69,16 @@ func newTokenEndpoint(first string) *tokenEndpoint {
 func (e *tokenEndpoint) respond(req *http.Request) (*http.Response, error) {
 	if err := req.ParseForm(); err != nil {
 		return httpmock.NewStringResponse(400, `{"error":"invalid_request"}`), nil
+	}
+	e.mu.Lock()
+	gate := e.gate
+	e.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
