@@ -122,30 +122,48 @@ type matchState struct {
 // never matched (ErrNotFound). A path that exists with other methods gives a
 // *MethodNotAllowedError.
 func (s *Spec) Match(method, path string) (*Operation, map[string]string, error) {
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	path = strings.TrimPrefix(path, "/")
-	path = strings.TrimSuffix(path, "/")
-	if !safePath(path) {
-		return nil, nil, ErrNotFound
-	}
-	st := matchState{method: methodIndex(method)}
-	op := st.walk(s.root, path, path == "")
-	if op == nil {
-		if st.mask != 0 {
-			return nil, nil, &MethodNotAllowedError{Allow: allowList(st.mask)}
-		}
-		return nil, nil, ErrNotFound
-	}
-	if len(op.PathParams) == 0 || st.n != len(op.PathParams) {
-		return op, nil, nil
+	var st matchState
+	op, err := s.match(&st, method, path)
+	if err != nil || len(op.PathParams) == 0 {
+		return op, nil, err
 	}
 	params := make(map[string]string, st.n)
 	for i, name := range op.PathParams {
 		params[name] = st.vals[i]
 	}
 	return op, params, nil
+}
+
+// MatchValues is Match without the map: it appends the path parameter values
+// to vals in the order of op.PathParams, so a caller that passes a reused
+// buffer matches with no allocation.
+func (s *Spec) MatchValues(method, path string, vals []string) (*Operation, []string, error) {
+	var st matchState
+	op, err := s.match(&st, method, path)
+	if err != nil {
+		return nil, vals, err
+	}
+	return op, append(vals, st.vals[:st.n]...), nil
+}
+
+func (s *Spec) match(st *matchState, method, path string) (*Operation, error) {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimPrefix(path, "/")
+	path = strings.TrimSuffix(path, "/")
+	if !safePath(path) {
+		return nil, ErrNotFound
+	}
+	st.method = methodIndex(method)
+	op := st.walk(s.root, path, path == "")
+	if op == nil {
+		if st.mask != 0 {
+			return nil, &MethodNotAllowedError{Allow: allowList(st.mask)}
+		}
+		return nil, ErrNotFound
+	}
+	return op, nil
 }
 
 // safePath rejects dot segments and encoded slashes or dots before any

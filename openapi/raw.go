@@ -26,17 +26,22 @@ var errNotMapping = errors.New("top level is not an object")
 func parseRaw(data []byte) (map[string]any, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	var tree any
+	var jsonErr error
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		if err := json.Unmarshal(trimmed, &tree); err != nil {
-			return nil, fmt.Errorf("parse json: %w", err)
-		}
-	} else {
+		jsonErr = json.Unmarshal(trimmed, &tree)
+	}
+	if len(trimmed) == 0 || trimmed[0] != '{' || jsonErr != nil {
+		// Not JSON, or YAML flow style that only looks like it.
 		var n yaml.Node
-		if err := yaml.Unmarshal(data, &n); err != nil {
-			return nil, fmt.Errorf("parse yaml: %w", err)
+		err := yaml.Unmarshal(data, &n)
+		var v any
+		if err == nil {
+			v, err = yamlValue(&n, 0)
 		}
-		v, err := yamlValue(&n, 0)
-		if err != nil {
+		switch {
+		case err != nil && jsonErr != nil:
+			return nil, fmt.Errorf("parse json: %w", jsonErr)
+		case err != nil:
 			return nil, fmt.Errorf("parse yaml: %w", err)
 		}
 		tree = v
