@@ -336,9 +336,13 @@ func ParseScenario(file string, data []byte) (*Scenario, FixtureErrors) {
 		}
 		var out FixtureErrors
 		for _, leaf := range leaves(ve) {
+			reason := leafReason(leaf)
+			if v, ok := valueAt(raw, leaf.InstanceLocation); ok {
+				reason += " (got " + show(v) + ")"
+			}
 			out = append(out, &FixtureError{
 				File: file, Line: lineAt(&root, leaf.InstanceLocation),
-				Pointer: pointer(leaf.InstanceLocation), Reason: leafReason(leaf),
+				Pointer: pointer(leaf.InstanceLocation), Reason: reason,
 			})
 		}
 		return nil, out
@@ -545,6 +549,29 @@ func pointer(toks []string) string {
 		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
 	}
 	return b.String()
+}
+
+// valueAt returns the scalar at a location of the decoded document.
+func valueAt(doc any, toks []string) (any, bool) {
+	for _, t := range toks {
+		switch c := doc.(type) {
+		case map[string]any:
+			doc = c[t]
+		case []any:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			doc = c[i]
+		default:
+			return nil, false
+		}
+	}
+	switch doc.(type) {
+	case map[string]any, []any:
+		return nil, false
+	}
+	return doc, true
 }
 
 // lineAt walks a YAML document by JSON-pointer tokens and returns the line

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -538,10 +539,18 @@ func selectNodes(pm PathMatcher, doc any) ([]any, []string) {
 	nodes := make([]any, len(located))
 	locs := make([]string, len(located))
 	for i, n := range located {
-		nodes[i], locs[i] = n.Node, n.Path.String()
+		nodes[i], locs[i] = n.Node, dotPath(n.Path.String())
 	}
 	return nodes, locs
 }
+
+// dotPath writes a normalized path ($['contact']['id'][0]) the way
+// fixtures do ($.contact.id[0]) where the names allow it.
+func dotPath(np string) string {
+	return simpleMember.ReplaceAllString(np, ".$1")
+}
+
+var simpleMember = regexp.MustCompile(`\['([A-Za-z_][A-Za-z0-9_]*)'\]`)
 
 func capture(src string, q *jsonpath.Path, parsed any, h http.Header) (any, bool) {
 	if name, ok := strings.CutPrefix(src, "header:"); ok {
