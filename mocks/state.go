@@ -188,19 +188,14 @@ const (
 	matchPhone matchField = "phone"
 )
 
-// findByEmail returns the first contact (in list order) of the location
+// findByEmail returns the oldest contact (in list order) of the location
 // whose email equals email case-insensitively, skipping exceptID.
 func (s *state) findByEmail(locationID, email, exceptID string) *Contact {
 	if email == "" {
 		return nil
 	}
 	email = strings.ToLower(email)
-	for _, c := range s.contactsIn(locationID) {
-		if c.ID != exceptID && c.EmailLowerCase == email {
-			return c
-		}
-	}
-	return nil
+	return s.oldest(locationID, exceptID, func(c *Contact) bool { return c.EmailLowerCase == email })
 }
 
 // findByPhone is findByEmail for phones, compared on their digits so
@@ -210,12 +205,18 @@ func (s *state) findByPhone(locationID, phone, exceptID string) *Contact {
 	if p == "" {
 		return nil
 	}
-	for _, c := range s.contactsIn(locationID) {
-		if c.ID != exceptID && phoneDigits(c.Phone) == p {
-			return c
+	return s.oldest(locationID, exceptID, func(c *Contact) bool { return phoneDigits(c.Phone) == p })
+}
+
+// oldest scans without sorting: a create checks duplicates in O(n).
+func (s *state) oldest(locationID, exceptID string, match func(*Contact) bool) *Contact {
+	var found *Contact
+	for _, c := range s.Contacts {
+		if c.LocationID == locationID && c.ID != exceptID && match(c) && (found == nil || compareContacts(c, found) < 0) {
+			found = c
 		}
 	}
-	return nil
+	return found
 }
 
 // findDuplicate applies GHL's priority: email first, then phone [FACTS §2.4].
