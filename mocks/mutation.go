@@ -17,7 +17,6 @@ const (
 	KindFollowers MutationKind = "followers"
 	KindCampaign  MutationKind = "campaign"
 	KindWorkflow  MutationKind = "workflow"
-	KindLocation  MutationKind = "location"
 )
 
 // MutationAction is what happened to the record.
