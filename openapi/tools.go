@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -25,14 +26,19 @@ func Lint(ctx context.Context, path string, overlays []string, w io.Writer) erro
 	if len(s.Warnings) == 1 {
 		noun = "warning"
 	}
-	fmt.Fprintf(w, "%s: %d operations, %d %s\n", s.Source, len(s.Operations), len(s.Warnings), noun)
+	ops := "operations"
+	if len(s.Operations) == 1 {
+		ops = "operation"
+	}
+	fmt.Fprintf(w, "%s: %d %s, %d %s\n", s.Source, len(s.Operations), ops, len(s.Warnings), noun)
 	return nil
 }
 
 // WriteOps prints the operations catalog as an aligned table: method, path,
 // operationId, scopes (alternatives separated by " | "), deprecated.
 func (s *Spec) WriteOps(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "METHOD\tPATH\tOPERATION\tSCOPES\tDEPRECATED")
 	ops := slices.Clone(s.Operations)
 	slices.SortStableFunc(ops, byPathMethod)
@@ -44,6 +50,13 @@ func (s *Spec) WriteOps(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Method, o.Path, o.ID, scopeText(o), dep)
 	}
 	tw.Flush()
+	// tabwriter pads the empty last column; trim it so lines end cleanly.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		io.WriteString(w, strings.TrimRight(line, " \n")+"\n")
+	}
 }
 
 func scopeText(o *Operation) string {
