@@ -221,13 +221,20 @@ func (l *loader) warnf(file, pointer, format string, args ...any) {
 // one warning each) and turns whatever it still finds into warnings: the
 // document is served anyway.
 func (l *loader) validate(doc *openapi3.T) {
+	defer func() {
+		// The validator walks whatever the document holds; a panic in it
+		// must not take the gateway down with a servable document.
+		if r := recover(); r != nil {
+			l.warnf(l.root, "", "validate: the validator failed (%v); document served unvalidated", r)
+		}
+	}()
 	err := doc.Validate(l.ctx,
 		openapi3.EnableMultiError(),
 		openapi3.DisableExamplesValidation(),
 		openapi3.DisableSchemaPatternValidation(),
 	)
 	for _, e := range flatten(err) {
-		l.warnf(l.root, "", "validate: %v", e)
+		l.warnf(l.root, "", "validate: %s", firstLine(e))
 	}
 }
 
