@@ -59,6 +59,7 @@ type Step struct {
 type Request struct {
 	Method  string             `json:"method"`
 	Path    string             `json:"path"`
+	Base    string             `json:"base,omitempty"`
 	Query   map[string]any     `json:"query,omitempty"`
 	Headers map[string]*string `json:"headers,omitempty"`
 	Body    json.RawMessage    `json:"body,omitempty"`

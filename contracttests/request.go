@@ -60,7 +60,16 @@ func buildRequest(st *Step, sp *scope, tgt Target, scenario string, rawBody []by
 	if len(b.query) > 0 {
 		b.rel += "?" + b.query.Encode()
 	}
-	b.url = strings.TrimSuffix(tgt.BaseURL, "/") + b.rel
+	base := tgt.BaseURL
+	if rq.Base != "" {
+		if base, err = sp.expandString(rq.Base); err != nil {
+			return nil, fmt.Errorf("base: %w", err)
+		}
+		if base == "" {
+			return nil, fmt.Errorf("base %q expands to nothing", rq.Base)
+		}
+	}
+	b.url = strings.TrimSuffix(base, "/") + b.rel
 
 	b.header.Set("Accept", "application/json")
 	b.header.Set("Version", DefaultVersion)
@@ -101,6 +110,23 @@ func buildRequest(st *Step, sp *scope, tgt Target, scenario string, rawBody []by
 		b.header.Set(k, s)
 	}
 	return b, nil
+}
+
+// gatewayRoot strips a /staging or /sandbox[/...] stage from a base URL:
+// the gateway's production base.
+func gatewayRoot(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i, s := range segs {
+		if s == "staging" || s == "sandbox" {
+			u.Path = "/" + strings.Join(segs[:i], "/")
+			return strings.TrimSuffix(u.String(), "/")
+		}
+	}
+	return strings.TrimSuffix(base, "/")
 }
 
 // curl renders a request as a command QA can paste. The key is never

@@ -357,7 +357,18 @@ func (r *runner) scenario(ctx context.Context, sc *Scenario) ScenarioResult {
 	for k, v := range r.opts.Vars {
 		sp.vals[k] = v
 	}
+	var missing []string
+	for _, k := range sortedKeys(sc.Vars) {
+		if sp.vals[k] == nil {
+			missing = append(missing, "--var "+k+"=...")
+		}
+	}
+	if len(missing) > 0 {
+		out := skippedResult(sc, "needs input: set "+strings.Join(missing, " "))
+		return out
+	}
 	sp.vals["run"] = r.opts.NewID()
+	sp.vals["gatewayRoot"] = gatewayRoot(tgt.BaseURL)
 	contacts, err := resolveContacts(ctx, r.opts.Resolver, sc.TestContactIDs)
 	if err != nil {
 		return fail(err)

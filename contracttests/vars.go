@@ -20,9 +20,11 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z0-9._-]+)
 //     and reruns never collide.
 //   - uuid: a fresh id on every reference.
 //   - now, nowMillis: the runner's clock as ISO-8601 (ms, UTC) and epoch ms.
+//   - gatewayRoot: the target without its /staging or /sandbox stage, to
+//     call production (request.base).
 //   - testContact:NAME: the id of the seeded record whose testContactId is
 //     NAME (the scenario must list NAME in testContactIds).
-var builtinVars = []string{"run", "uuid", "now", "nowMillis"}
+var builtinVars = []string{"run", "uuid", "now", "nowMillis", "gatewayRoot"}
 
 // ErrUnknownVar is a ${name} with no value at the time it is used.
 var ErrUnknownVar = errors.New("unknown variable")
