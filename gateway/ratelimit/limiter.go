@@ -29,6 +29,8 @@ const (
 	LimitUpstreamDaily = "upstream_daily"
 	// LimitWaitQueue: Prefer: wait was asked but the wait queue is full.
 	LimitWaitQueue = "wait_queue"
+	// LimitBackend: the store could not decide (with ErrBackendUnavailable).
+	LimitBackend = "backend"
 )
 
 // Request is what one decision is about.
@@ -244,14 +246,14 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 	states := stBuf[:len(checks)]
 	allowed, local, err := l.take(ctx, checks, now, states)
 	if err != nil {
-		return Decision{Limit: "backend"}, err
+		return Decision{Limit: LimitBackend}, err
 	}
 	if !allowed && own >= 0 && states[own].Refused && onlyRefused(states, own) {
 		// The lane's reserve is spent: borrow from the shared pool.
 		checks[own].Peek, checks[shared].Peek = true, false
 		allowed, local, err = l.take(ctx, checks, now, states)
 		if err != nil {
-			return Decision{Limit: "backend"}, err
+			return Decision{Limit: LimitBackend}, err
 		}
 	}
 

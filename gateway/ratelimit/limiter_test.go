@@ -398,3 +398,25 @@ func BenchmarkDecideMemory(b *testing.B) {
 		}
 	}
 }
+
+func TestPreferWait(t *testing.T) {
+	tests := []struct {
+		prefer []string
+		want   time.Duration
+		ok     bool
+	}{
+		{nil, 0, false},
+		{[]string{"wait=10"}, 10 * time.Second, true},
+		{[]string{"respond-async, wait=5"}, 5 * time.Second, true},
+		{[]string{"return=minimal", "Wait = 3"}, 3 * time.Second, true},
+		{[]string{"wait=soon"}, 0, false},
+		{[]string{"wait=-1"}, 0, false},
+	}
+	for _, tc := range tests {
+		h := http.Header{"Prefer": tc.prefer}
+		got, ok := PreferWait(h)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("PreferWait(%q) = %v, %v; want %v, %v", tc.prefer, got, ok, tc.want, tc.ok)
+		}
+	}
+}
