@@ -45,8 +45,6 @@ func TestLoadOfficialContacts(t *testing.T) {
 	if got := len(s.Operations); got != 32 {
 		t.Errorf("len(Operations) = %d; want 32", got)
 	}
-	common := filepath.ToSlash(filepath.Join(ghlDir, "common", "common-schemas.json"))
-	_ = common
 	want := []struct{ pointer, sub string }{
 		{"/components/securitySchemes/bearer/in", `carries "in" and "name"`},
 		{"/components/securitySchemes/Agency-Access/in", `carries "in" and "name"`},
