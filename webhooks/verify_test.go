@@ -217,7 +217,6 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-
 func signed(priv ed25519.PrivateKey, body []byte) http.Header {
 	return hdr(HeaderSignature, Sign(priv, body))
 }
