@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/problem"
+)
+
+// AdminScope grants the gateway's own admin endpoints.
+const AdminScope = "gateway.admin"
+
+func pathUnescape(p string) (string, error) { return url.PathUnescape(p) }
+
+// adminOnly lets through keys holding AdminScope.
+func (g *Gateway) adminOnly(h gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+		id := c.GetString(ctxRequestID)
+		if err != nil {
+			problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
+			return
+		}
+		if !slices.Contains(k.ScopesFor("production"), AdminScope) && !slices.Contains(k.Scopes, AdminScope) {
+			problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonScopeMissing, "this endpoint needs scope "+AdminScope), c.Request.URL.Path, id)
+			return
+		}
+		c.Set("key", k)
+		h(c)
+	}
+}
+
+func (g *Gateway) serveMockAdmin(c *gin.Context) {
+	if g.mocks == nil {
+		problem.Write(c.Writer, problem.New(http.StatusServiceUnavailable, problem.ReasonNoMock, "no mock configured"), c.Request.URL.Path, c.GetString(ctxRequestID))
+		return
+	}
+	g.mocks.AdminHandler().ServeHTTP(c.Writer, c.Request)
+}
+
+// serveTestContacts maps the testContactIds of a dataset to record ids, for
+// fixtures that name seeded records (${testContact:NAME}). Any key allowed
+// on the stage may read it: it holds only test data.
+func (g *Gateway) serveTestContacts(c *gin.Context) {
+	id := c.GetString(ctxRequestID)
+	k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+	if err != nil {
+		problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
+		return
+	}
+	if g.mocks == nil {
+		problem.Write(c.Writer, problem.New(http.StatusServiceUnavailable, problem.ReasonNoMock, "no mock configured"), c.Request.URL.Path, id)
+		return
+	}
+	stage := c.Param("dataset")
+	if stage != "staging" && stage != "sandbox" {
+		problem.Write(c.Writer, problem.New(http.StatusNotFound, problem.ReasonNotFound, "want /_gateway/test-contacts/staging or /_gateway/test-contacts/sandbox"), c.Request.URL.Path, id)
+		return
+	}
+	if !k.AllowsStage(stage) {
+		problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonStageDenied, "client "+k.Name+" may not call the "+stage+" stage"), c.Request.URL.Path, id)
+		return
+	}
+	m := g.mocks.Staging()
+	if stage == "sandbox" {
+		m = g.mocks.Sandbox(k.Name)
+	}
+	c.JSON(http.StatusOK, m.TestContacts())
+}
+
+var _ = auth.Prefix

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/locations"
+	"github.com/rankr/ghlgate/gateway/problem"
+	"github.com/rankr/ghlgate/mocks"
+)
+
+type exchangeKey struct{}
+
+// withExchange puts the request state in the context of the outgoing
+// request, so the proxy's callbacks (inspection, errors, the in-process
+// mock) find it. It is the only value the gateway keeps in a context.
+func withExchange(ctx context.Context, x *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, x)
+}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// forward hands the request to its stage's upstream. The proxy writes the
+// answer itself; failures come back through proxyError and inspect.
+func (g *Gateway) forward(x *exchange) error {
+	r := x.r.WithContext(withExchange(x.r.Context(), x))
+	r.URL.RawPath = ""
+	r.URL.Path = x.apiPath
+	if unescaped, err := pathUnescape(x.apiPath); err == nil {
+		r.URL.Path = unescaped
+		r.URL.RawPath = x.apiPath
+	}
+	x.upstreamCalled = true
+	if x.stage == config.StageProduction {
+		g.production.ServeHTTP(x.w, r)
+	} else {
+		g.mockProxy.ServeHTTP(x.w, r)
+	}
+	return nil
+}
+
+// dataset names the mock dataset of an exchange: the shared staging one, or
+// the calling client's own sandbox.
+func (g *Gateway) dataset(x *exchange) *mocks.Mock {
+	if x.stage == config.StageSandbox {
+		return g.mocks.Sandbox(x.client())
+	}
+	return g.mocks.Staging()
+}
+
+// serveMock is the in-process upstream of the staging and sandbox stages.
+func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request) {
+	x := exchangeFrom(r.Context())
+	if x == nil {
+		problem.Write(w, problem.New(http.StatusInternalServerError, problem.ReasonInternal, "mock called outside an exchange"), r.URL.Path, "")
+		return
+	}
+	// The mock builds meta.nextPageUrl from this, so paging links lead
+	// back through the gateway.
+	r.Header.Set("X-Forwarded-Prefix", "/"+x.stage)
+	g.dataset(x).ServeHTTP(w, r)
+}
+
+// inspect sees every upstream answer before the client: it records the
+// upstream status, holds by-id reads to the client's locations, and checks
+// the answer against the spec.
+func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) error {
+	x := exchangeFrom(out.Context())
+	if x == nil {
+		return nil
+	}
+	x.upstreamStatus = resp.StatusCode
+	if resp.StatusCode/100 == 2 && x.op != nil && x.op.ID == "get-contact" {
+		if loc, ok := locations.FromResponse(body); ok {
+			x.location = loc
+			g.locCache.Put(x.stage+"/"+x.params["contactId"], loc, g.now())
+			if len(x.key.Locations) > 0 && !x.key.AllowsLocation(loc) {
+				// The body is never sent: a key for one location cannot read
+				// another's contacts by guessing ids.
+				return locationDenied(x, loc)
+			}
+		}
+	}
+	if g.cfg.ResponseValidation != config.ValidationOff {
+		if err := g.validator.Response(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body); err != nil {
+			x.responseIssues++
+			g.metrics.responseViolation(x.operationID())
+			x.detail = "upstream response breaks the spec: " + err.Error()
+			g.log.Warn("upstream response breaks the spec", "request_id", x.id, "operation_id", x.operationID(),
+				"stage", x.stage, "status", resp.StatusCode, "violations", err.Error())
+			if g.cfg.ResponseValidation == config.ValidationEnforce {
+				return problem.Wrap(http.StatusBadGateway, problem.ReasonResponseInvalid,
+					fmt.Sprintf("GHL's answer to %s breaks the spec, and response_validation is enforce", x.operationID()), err)
+			}
+			resp.Header.Set("X-Ghlgate-Response-Violations", fmt.Sprint(x.responseIssues))
+		}
+	}
+	x.status = resp.StatusCode
+	return nil
+}
+
+// proxyError renders a failed exchange (transport error or a refusal from
+// inspect) through the one error function.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	x := exchangeFrom(r.Context())
+	if x == nil {
+		problem.Write(w, problem.From(err), r.URL.Path, "")
+		return
+	}
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Status < 500 {
+		// A refusal made on the answer (location) is an access decision.
+		x.upstreamCalled = false
+	}
+	g.respond(x, err)
+}

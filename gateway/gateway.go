@@ -1,0 +1,378 @@
+// Package gateway is ghlgate's request pipeline: it authenticates Rankr's
+// clients, matches each request to an operation of the GHL spec, enforces
+// scopes, locations and stages, validates, forwards to production GHL or to
+// the staging and sandbox mock, inspects the answer, and records every
+// decision. chain.go holds the order of the stages; the concern packages
+// below this one hold the logic of each. gin stops here.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rankr/ghlgate/gateway/audit"
+	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/credential"
+	"github.com/rankr/ghlgate/gateway/locations"
+	"github.com/rankr/ghlgate/gateway/problem"
+	"github.com/rankr/ghlgate/gateway/proxy"
+	"github.com/rankr/ghlgate/gateway/validate"
+	"github.com/rankr/ghlgate/mocks"
+	"github.com/rankr/ghlgate/openapi"
+	"github.com/rankr/ghlgate/store"
+)
+
+// Deps are what the gateway is built from. Open builds them from a Config;
+// tests build them directly.
+type Deps struct {
+	Config     *config.Config
+	Spec       *openapi.Spec
+	DB         *store.DB
+	Keys       *auth.Store
+	Audit      *audit.Trail
+	Credential credential.Source
+	// Upstream carries production requests (network, with timeouts and
+	// retries); the credential transport is added on top of it.
+	Upstream http.RoundTripper
+	// Mocks serves /staging and /sandbox; nil answers them 503.
+	Mocks  *mocks.Registry
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Gateway is the assembled pipeline.
+type Gateway struct {
+	cfg       *config.Config
+	spec      *openapi.Spec
+	db        *store.DB
+	keys      *auth.Store
+	trail     *audit.Trail
+	cred      credential.Source
+	mocks     *mocks.Registry
+	log       *slog.Logger
+	now       func() time.Time
+	validator *validate.Validator
+	locCache  *locations.Cache
+
+	production *httputil.ReverseProxy
+	mockProxy  *httputil.ReverseProxy
+	// lookups carries location look-ups per stage.
+	prodLookup http.RoundTripper
+
+	metrics *metrics
+	ready   atomic.Bool
+	engine  *gin.Engine
+}
+
+// New assembles a Gateway from its dependencies.
+func New(d Deps) (*Gateway, error) {
+	if d.Config == nil || d.Spec == nil || d.Keys == nil || d.Audit == nil {
+		return nil, errors.New("gateway: Config, Spec, Keys and Audit are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Credential == nil {
+		d.Credential = credential.None{}
+	}
+	if d.Upstream == nil {
+		d.Upstream = http.DefaultTransport
+	}
+	base, err := url.Parse(d.Config.Upstream.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg: d.Config, spec: d.Spec, db: d.DB, keys: d.Keys, trail: d.Audit, cred: d.Credential,
+		mocks: d.Mocks, log: d.Logger, now: d.Now, validator: validate.New(),
+		locCache: locations.NewCache(10*time.Minute, 100_000), metrics: newMetrics(),
+	}
+	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
+	g.prodLookup = prodTransport
+	g.production = proxy.New(proxy.Options{
+		Target: base, Transport: prodTransport, Inspect: g.inspect, OnError: g.proxyError, Logger: d.Logger,
+		// Gateway-only headers never reach GHL.
+		DropHeaders: []string{"X-Mock-Fault", "X-Test-Flag", "Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
+	})
+	if d.Mocks != nil {
+		g.mockProxy = proxy.New(proxy.Options{
+			Target:    &url.URL{Scheme: "http", Host: "ghl-mock.internal"},
+			Transport: proxy.HandlerTransport{Handler: http.HandlerFunc(g.serveMock)},
+			Inspect:   g.inspect, OnError: g.proxyError, Logger: d.Logger,
+			DropHeaders: []string{"Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
+		})
+	}
+	g.engine = g.routes()
+	g.ready.Store(true)
+	return g, nil
+}
+
+// Handler is the gateway's HTTP handler.
+func (g *Gateway) Handler() http.Handler { return g.engine }
+
+// routes builds the gin engine: a few fixed endpoints, and every other path
+// through the pipeline.
+func (g *Gateway) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// The spec decides what a path means: gin must not redirect, clean or
+	// answer 405 on its own.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+	e.UseRawPath = true
+	e.UnescapePathValues = false
+	e.Use(g.requestID, g.recoverPanic)
+	e.GET("/healthz", g.healthz)
+	e.GET("/readyz", g.readyz)
+	e.GET("/_gateway/metrics", g.serveMetrics)
+	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
+	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
+	e.NoRoute(func(c *gin.Context) { g.serveAPI(c.Writer, c.Request, c.GetString(ctxRequestID)) })
+	return e
+}
+
+const ctxRequestID = "request_id"
+
+// requestID takes a sane X-Request-Id from the client or makes one, and
+// echoes it on the answer.
+func (g *Gateway) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !saneID(id) {
+		id = newID()
+	}
+	c.Set(ctxRequestID, id)
+	c.Writer.Header().Set("X-Request-Id", id)
+	c.Next()
+}
+
+func saneID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	var b [12]byte
+	rand.Read(b[:]) //nolint:errcheck // never fails
+	return hex.EncodeToString(b[:])
+}
+
+// recoverPanic turns a panic into a 500 problem and a log line with the
+// stack, and keeps the process serving. http.ErrAbortHandler passes through:
+// it is how a handler drops a connection on purpose.
+func (g *Gateway) recoverPanic(c *gin.Context) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		id := c.GetString(ctxRequestID)
+		g.log.Error("panic serving request", "request_id", id, "panic", p)
+		if !c.Writer.Written() {
+			problem.Write(c.Writer, problem.New(http.StatusInternalServerError, problem.ReasonInternal,
+				"an internal error occurred; the request id identifies it in the gateway's log"), c.Request.URL.Path, id)
+		}
+		c.Abort()
+	}()
+	c.Next()
+}
+
+// respond renders err as the answer of x: the one place that maps errors to
+// statuses.
+func (g *Gateway) respond(x *exchange, err error) {
+	var la *errLookupAnswered
+	if errors.As(err, &la) {
+		// The location look-up was refused by the stage itself (an unknown
+		// contact): the client gets that answer, as the operation would have.
+		x.decision, x.reason, x.status, x.upstreamStatus = audit.Deny, "location_unverified", la.status, la.status
+		x.detail = "the contact's location could not be looked up"
+		for k, v := range la.header {
+			x.w.Header()[k] = v
+		}
+		x.w.WriteHeader(la.status)
+		x.w.Write(la.body) //nolint:errcheck
+		return
+	}
+	p := g.classify(err)
+	x.decision = audit.Deny
+	if x.upstreamCalled && p.Status >= 500 {
+		// The access decision was to allow; the exchange failed afterwards.
+		x.decision = audit.Allow
+	}
+	x.reason = p.Reason
+	x.status = p.Status
+	if x.detail == "" {
+		x.detail = p.Detail
+	}
+	if p.Status == http.StatusUnauthorized && p.Header.Get("WWW-Authenticate") == "" {
+		p.WithHeader("WWW-Authenticate", `Bearer realm="ghlgate", error="invalid_token"`)
+	}
+	problem.Write(x.w, p, x.r.URL.Path, x.id)
+}
+
+func (g *Gateway) classify(err error) *problem.Error {
+	var pe *problem.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var ve *validate.Error
+	if errors.As(err, &ve) {
+		return validationProblem(ve)
+	}
+	switch {
+	case errors.Is(err, credential.ErrNotConfigured):
+		return problem.Wrap(http.StatusServiceUnavailable, problem.ReasonNoUpstreamCred,
+			"upstream credential not configured: set "+g.cfg.Upstream.Credential.TokenEnv+" to a GHL Private Integration Token, or configure upstream.oauth; /staging and /sandbox work without one", err)
+	case errors.Is(err, proxy.ErrResponseTooLarge):
+		return problem.Wrap(http.StatusBadGateway, problem.ReasonUpstreamError, "GHL's answer was larger than the gateway buffers", err)
+	case errors.Is(err, proxy.ErrUpstreamAborted):
+		return problem.Wrap(http.StatusBadGateway, problem.ReasonUpstreamError, "the upstream closed the connection without an answer; retry later", err)
+	}
+	var re *credential.RefreshError
+	if errors.As(err, &re) || errors.Is(err, credential.ErrRefreshRejected) || errors.Is(err, credential.ErrTokenEndpoint) ||
+		errors.Is(err, credential.ErrPersist) || errors.Is(err, credential.ErrStore) || errors.Is(err, credential.ErrNoRefreshToken) {
+		return problem.Wrap(http.StatusServiceUnavailable, problem.ReasonUpstreamCredFailed,
+			"ghlgate could not obtain its GHL credential; an operator must check the gateway's log (it says what to fix)", err)
+	}
+	var la *errLookupAnswered
+	if errors.As(err, &la) {
+		return nil
+	}
+	return problem.From(err)
+}
+
+func validationProblem(ve *validate.Error) *problem.Error {
+	var p *problem.Error
+	switch ve.Kind {
+	case validate.Schema:
+		p = problem.New(http.StatusUnprocessableEntity, problem.ReasonSchemaViolation, "the request body breaks the operation's schema; see errors for each field")
+	case validate.MediaType:
+		p = problem.New(http.StatusUnsupportedMediaType, problem.ReasonInvalidRequest, "the request body's content type is not accepted; send Content-Type: application/json")
+	default:
+		p = problem.New(http.StatusBadRequest, problem.ReasonInvalidRequest, "the request is malformed; see errors for each parameter")
+	}
+	for _, f := range ve.Fields {
+		p.Fields = append(p.Fields, problem.FieldError{Pointer: f.Pointer, Reason: f.Reason})
+	}
+	p.Err = ve
+	return p
+}
+
+// finish writes the audit record and the access log line of x.
+func (g *Gateway) finish(x *exchange) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+		if ww, ok := x.w.(interface{ Status() int }); ok {
+			x.status = ww.Status()
+		}
+	}
+	if x.decision == "" {
+		x.decision, x.reason = audit.Allow, problem.ReasonAllowed
+	}
+	elapsed := g.now().Sub(x.start)
+	var required, held []string
+	if x.op != nil {
+		required = flattenScopes(x.op.Scopes)
+	}
+	if x.key != nil {
+		held = x.scopesHeld
+	}
+	g.trail.Record(audit.Record{
+		Time: x.start, RequestID: x.id, Client: x.client(), Stage: x.stage, OperationID: x.operationID(),
+		Method: x.r.Method, Route: x.route(), Path: x.r.URL.Path, ScopesRequired: required, ScopesHeld: held,
+		Location: x.location, Decision: x.decision, Reason: x.reason, Detail: x.detail, Status: x.status,
+		UpstreamStatus: x.upstreamStatus, LatencyMS: float64(elapsed.Microseconds()) / 1000, RemoteAddr: x.r.RemoteAddr,
+	})
+	g.metrics.observe(x.decision, x.reason, x.stage)
+	g.log.LogAttrs(context.Background(), slog.LevelInfo, "access",
+		slog.String("request_id", x.id), slog.String("method", x.r.Method), slog.String("route", x.route()),
+		slog.String("operation_id", x.operationID()), slog.String("stage", x.stage), slog.Int("status", x.status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("client", x.client()),
+		slog.String("decision", x.decision), slog.String("reason", x.reason))
+}
+
+func flattenScopes(req [][]string) []string {
+	var out []string
+	for _, alt := range req {
+		for _, s := range alt {
+			dup := false
+			for _, o := range out {
+				dup = dup || o == s
+			}
+			if !dup {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func (g *Gateway) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (g *Gateway) readyz(c *gin.Context) {
+	body := gin.H{
+		"spec":                  g.spec.Source,
+		"operations":            len(g.spec.Operations),
+		"spec_warnings":         len(g.spec.Warnings),
+		"store":                 "ok",
+		"upstream_credential":   g.cred.Kind(),
+		"credential_configured": g.cred.Configured(),
+		"staging":               g.mocks != nil && g.cfg.StagingEnabled(),
+		"sandbox":               g.mocks != nil && g.cfg.SandboxEnabled(),
+	}
+	status := http.StatusOK
+	if g.db != nil {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := g.db.PingContext(ctx); err != nil {
+			body["store"] = "unavailable: " + err.Error()
+			status = http.StatusServiceUnavailable
+		}
+	}
+	if !g.ready.Load() {
+		status = http.StatusServiceUnavailable
+	}
+	body["ready"] = status == http.StatusOK
+	c.JSON(status, body)
+}
+
+func stripStage(path string) (stage, rest string) {
+	for _, st := range []string{config.StageStaging, config.StageSandbox} {
+		prefix := "/" + st
+		if path == prefix {
+			return st, "/"
+		}
+		if strings.HasPrefix(path, prefix+"/") {
+			return st, path[len(prefix):]
+		}
+	}
+	return config.StageProduction, path
+}

@@ -1,0 +1,221 @@
+// Package proxy forwards a checked request to its stage's upstream with
+// httputil.ReverseProxy (Rewrite, never Director), buffers the answer so the
+// gateway can inspect it (location, response schema, capture) before the
+// client sees a byte, and reports failures as errors for the gateway's one
+// error-to-response function.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrResponseTooLarge means GHL answered with more than the gateway buffers.
+var ErrResponseTooLarge = errors.New("upstream response too large")
+
+// Inspector looks at a buffered upstream answer. It may change resp's
+// headers or return an error to replace the answer (the body is not sent).
+type Inspector func(out *http.Request, resp *http.Response, body []byte) error
+
+// Options configure a Proxy.
+type Options struct {
+	// Target is the upstream base URL; the request's path is appended.
+	Target *url.URL
+	// Transport carries the request (credential, retries, or an in-process
+	// handler).
+	Transport http.RoundTripper
+	// Inspect, when set, sees every answer before the client does.
+	Inspect Inspector
+	// OnError writes the answer for a failed exchange.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// MaxResponseBytes caps buffered answers. Default 16 MiB.
+	MaxResponseBytes int64
+	// DropHeaders are request headers never forwarded (beyond hop-by-hop
+	// ones and Authorization).
+	DropHeaders []string
+	Logger      *slog.Logger
+}
+
+// New returns a ReverseProxy configured by opts.
+func New(opts Options) *httputil.ReverseProxy {
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = 16 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	target := opts.Target
+	drop := append([]string{"Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}, opts.DropHeaders...)
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			// The gateway has already set In.URL.Path to the path relative to
+			// the API root (the /staging or /sandbox prefix removed).
+			pr.Out.URL.Scheme = target.Scheme
+			pr.Out.URL.Host = target.Host
+			pr.Out.URL.Path = joinPath(target.Path, pr.In.URL.Path)
+			if pr.In.URL.RawPath != "" {
+				pr.Out.URL.RawPath = joinPath(target.EscapedPath(), pr.In.URL.RawPath)
+			} else {
+				pr.Out.URL.RawPath = ""
+			}
+			pr.Out.Host = target.Host
+			for _, h := range drop {
+				pr.Out.Header.Del(h)
+			}
+		},
+		Transport:     opts.Transport,
+		FlushInterval: -1,
+		ErrorLog:      log.New(io.Discard, "", 0),
+		ModifyResponse: func(resp *http.Response) error {
+			body, err := readCapped(resp.Body, opts.MaxResponseBytes)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			resp.Header.Del("Transfer-Encoding")
+			if opts.Inspect != nil {
+				return opts.Inspect(resp.Request, resp, body)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if opts.OnError != nil {
+				opts.OnError(w, r, err)
+				return
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+}
+
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read upstream answer: %w", err)
+	}
+	if int64(len(body)) > max {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, max)
+	}
+	return body, nil
+}
+
+func joinPath(base, p string) string {
+	if base == "" || base == "/" {
+		return p
+	}
+	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
+}
+
+// ErrUpstreamAborted means the in-process upstream dropped the exchange
+// without an answer (the mock's "reset" fault).
+var ErrUpstreamAborted = errors.New("upstream closed the connection without an answer")
+
+// HandlerTransport carries requests to an in-process http.Handler (the GHL
+// mock), so the staging and sandbox stages go through exactly the same
+// forwarding, inspection and error paths as production.
+type HandlerTransport struct {
+	Handler http.Handler
+}
+
+// RoundTrip serves req with the handler and returns what it wrote.
+func (t HandlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err error) {
+	rec := &recorder{header: make(http.Header), code: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				resp, err = nil, ErrUpstreamAborted
+				return
+			}
+			panic(p)
+		}
+	}()
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	t.Handler.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil && !rec.wrote {
+		return nil, err
+	}
+	if rec.hijacked {
+		return nil, ErrUpstreamAborted
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(rec.code) + " " + http.StatusText(rec.code),
+		StatusCode:    rec.code,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        rec.header,
+		Body:          io.NopCloser(bytes.NewReader(rec.body.Bytes())),
+		ContentLength: int64(rec.body.Len()),
+		Request:       req,
+	}, nil
+}
+
+type recorder struct {
+	header   http.Header
+	body     bytes.Buffer
+	code     int
+	wrote    bool
+	hijacked bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.wrote {
+		return
+	}
+	r.code, r.wrote = code, true
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
+
+// WithTimeout bounds the whole exchange of every request through rt.
+func WithTimeout(rt http.RoundTripper, d time.Duration) http.RoundTripper {
+	return timeoutTransport{rt: rt, d: d}
+}
+
+type timeoutTransport struct {
+	rt http.RoundTripper
+	d  time.Duration
+}
+
+func (t timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.d)
+	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}

@@ -1,0 +1,68 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/openapi"
+)
+
+// exchange is the one request-state struct of the pipeline: each stage reads
+// what earlier stages found and adds its own findings. It lives for one
+// request and is passed explicitly; nothing travels in the context but
+// cancellation.
+type exchange struct {
+	start time.Time
+	id    string
+	w     http.ResponseWriter
+	r     *http.Request
+
+	// stage is production, staging or sandbox; apiPath is the escaped path
+	// relative to the API root (the stage prefix removed).
+	stage   string
+	apiPath string
+	body    []byte
+
+	key        *auth.Key
+	scopesHeld []string
+
+	op       *openapi.Operation
+	params   map[string]string
+	location string
+
+	// testTraffic is true when the request is marked as test data.
+	testTraffic bool
+
+	// Outcome, filled as the exchange goes.
+	decision       string
+	reason         string
+	detail         string
+	status         int
+	upstreamStatus int
+	responseIssues int
+	// upstreamCalled is true once the request has been handed to the stage's
+	// upstream.
+	upstreamCalled bool
+}
+
+func (x *exchange) client() string {
+	if x.key == nil {
+		return ""
+	}
+	return x.key.Name
+}
+
+func (x *exchange) route() string {
+	if x.op == nil {
+		return ""
+	}
+	return x.op.Path
+}
+
+func (x *exchange) operationID() string {
+	if x.op == nil {
+		return ""
+	}
+	return x.op.ID
+}
