@@ -266,7 +266,9 @@ type errLookupAnswered struct {
 	body   []byte
 }
 
-func (e *errLookupAnswered) Error() string { return fmt.Sprintf("location look-up answered %d", e.status) }
+func (e *errLookupAnswered) Error() string {
+	return fmt.Sprintf("location look-up answered %d", e.status)
+}
 
 // contactLocation finds the location of a contact by reading it from the
 // exchange's stage, through a cache.
