@@ -33,9 +33,12 @@ type mismatch struct {
 }
 
 // checkNodes applies m to what a JSONPath selected. present:false wants
-// nothing; any other matcher wants at least one node and checks each. It
-// returns the offending node's location ("" for the path itself).
-func (m *Matcher) checkNodes(env *matchEnv, nodes []any, locs []string) (loc string, mm *mismatch) {
+// nothing; present:true wants something. Otherwise a singular path
+// ($.contact.id) must select its node, while a wildcard or filter
+// ($.contacts[*].id) checks each node it selects and holds vacuously for
+// none, like Pact's eachValue. It returns the offending node's location
+// ("" for the path itself).
+func (m *Matcher) checkNodes(env *matchEnv, nodes []any, locs []string, singular bool) (loc string, mm *mismatch) {
 	if m.Present != nil && !*m.Present {
 		if len(nodes) > 0 {
 			return locs[0], &mismatch{Expected: "absent", Actual: "present: " + show(nodes[0])}
@@ -43,6 +46,9 @@ func (m *Matcher) checkNodes(env *matchEnv, nodes []any, locs []string) (loc str
 		return "", nil
 	}
 	if len(nodes) == 0 {
+		if !singular && m.Present == nil {
+			return "", nil
+		}
 		return "", &mismatch{Expected: m.describe(), Actual: "absent"}
 	}
 	for i, n := range nodes {

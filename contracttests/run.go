@@ -413,7 +413,7 @@ func (r *runner) step(ctx context.Context, sc *Scenario, st *Step, phaseName str
 		again := true
 		for _, pm := range st.Repeat.While {
 			nodes, locs := selectNodes(pm, parsed)
-			if _, mm := pm.Matcher.checkNodes(env, nodes, locs); mm != nil {
+			if _, mm := pm.Matcher.checkNodes(env, nodes, locs, pm.singular()); mm != nil {
 				again = false
 				break
 			}
@@ -493,13 +493,13 @@ func (r *runner) once(ctx context.Context, sc *Scenario, st *Step, phaseName str
 		for i, v := range vals {
 			nodes[i], locs[i] = v, pm.Path
 		}
-		if _, mm := pm.Matcher.checkNodes(env, nodes, locs); mm != nil {
+		if _, mm := pm.Matcher.checkNodes(env, nodes, locs, true); mm != nil {
 			res.Failures = append(res.Failures, Failure{Kind: KindHeader, Path: pm.Path, Expected: mm.Expected, Actual: mm.Actual})
 		}
 	}
 	for _, pm := range ex.Body {
 		nodes, locs := selectNodes(pm, parsed)
-		if loc, mm := pm.Matcher.checkNodes(env, nodes, locs); mm != nil {
+		if loc, mm := pm.Matcher.checkNodes(env, nodes, locs, pm.singular()); mm != nil {
 			if loc == "" {
 				loc = pm.Path
 			}
@@ -553,6 +553,12 @@ func selectNodes(pm PathMatcher, doc any) ([]any, []string) {
 		nodes[i], locs[i] = n.Node, dotPath(n.Path.String())
 	}
 	return nodes, locs
+}
+
+// singular reports whether the path names one place ($.a.b[0]) rather
+// than a wildcard or filter.
+func (pm PathMatcher) singular() bool {
+	return pm.query != nil && pm.query.Query().Singular() != nil
 }
 
 // dotPath writes a normalized path ($['contact']['id'][0]) the way

@@ -279,6 +279,8 @@ func TestPresentAndAbsent(t *testing.T) {
 		{"$.a.c", true, false},
 		{"$.a.c", false, true},
 		{"$.a.b", false, false},
+		{"$.a[?@ == 2]", true, false},
+		{"$.a[?@ == 2]", false, true},
 	}
 	for _, tc := range tests {
 		m := &Matcher{Present: &tc.present}
@@ -289,7 +291,7 @@ func TestPresentAndAbsent(t *testing.T) {
 		}
 		pm.query = q
 		nodes, locs := selectNodes(pm, doc)
-		_, mm := m.checkNodes(&matchEnv{scope: &scope{}}, nodes, locs)
+		_, mm := m.checkNodes(&matchEnv{scope: &scope{}}, nodes, locs, pm.singular())
 		if got := mm == nil; got != tc.ok {
 			t.Errorf("present %v at %s ok = %v; want %v", tc.present, tc.path, got, tc.ok)
 		}
