@@ -193,7 +193,9 @@ func TestListCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr := &lineWriter{lines: make(chan string, 16)}
 	done := make(chan error, 1)
-	go func() { done <- ListCommand(ctx, st, pr, Opts{Format: "json", After: 3, Follow: true, Poll: time.Hour}) }()
+	go func() {
+		done <- ListCommand(ctx, st, pr, Opts{Format: "json", After: 3, Follow: true, Poll: time.Hour})
+	}()
 	live := appendFor(t, st, "note.created", "C1")
 	if line := <-pr.lines; !strings.Contains(line, live.ID) {
 		t.Errorf("follow printed %s; want %s", line, live.ID)
