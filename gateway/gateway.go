@@ -376,3 +376,6 @@ func stripStage(path string) (stage, rest string) {
 	}
 	return config.StageProduction, path
 }
+
+// Credential is the gateway's own GHL credential source.
+func (g *Gateway) Credential() credential.Source { return g.cred }

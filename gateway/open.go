@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	}
 	var registry *mocks.Registry
 	if cfg.StagingEnabled() || cfg.SandboxEnabled() {
-		registry, err = openMocks(ctx, cfg, db, spec, log, opts)
+		registry, err = OpenMocks(ctx, cfg, db, spec, log, opts.MockIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +137,9 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	return s, nil
 }
 
-func openMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *openapi.Spec, log *slog.Logger, opts OpenOptions) (*mocks.Registry, error) {
+// OpenMocks builds the staging and sandbox mock over the store, seeded from
+// the configured seed (or the embedded one). newID may be nil.
+func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *openapi.Spec, log *slog.Logger, newID func() string) (*mocks.Registry, error) {
 	seed, err := mocks.DefaultSeed()
 	if cfg.Mock.SeedDir != "" {
 		seed, err = mocks.LoadSeedDir(cfg.Mock.SeedDir)
@@ -153,7 +155,7 @@ func openMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *open
 	if err != nil {
 		return nil, fmt.Errorf("mock static responses: %w", err)
 	}
-	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Logger: log, NewID: opts.MockIDs}), nil
+	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Logger: log, NewID: newID}), nil
 }
 
 func networkTransport(cfg *config.Config) http.RoundTripper {
