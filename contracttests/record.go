@@ -150,9 +150,9 @@ type recordedExpect struct {
 
 type recorder struct {
 	opts  RecordOptions
-	given map[string]bool // strings the current request sent: not volatile
-	ids  map[string]string // volatile id value → capture variable
-	used map[string]int    // variable names taken
+	given map[string]bool   // strings the current request sent: not volatile
+	ids   map[string]string // volatile id value → capture variable
+	used  map[string]int    // variable names taken
 }
 
 func (r *recorder) step(ex Exchange) *recordedStep {

@@ -163,7 +163,7 @@ func (d *Diff) params(o, n *openapi.Operation, users []*stepUse) {
 			d.add(Change{Kind: ParameterAdded, Method: o.Method, Path: o.Path, Operation: o.ID, Detail: "new optional parameter " + name})
 		case nv.required && !ov.required, nv.typ != ov.typ:
 			d.add(Change{Kind: ParameterChanged, Method: o.Method, Path: o.Path, Operation: o.ID,
-				Detail: fmt.Sprintf("%s: required %v → %v, type %q → %q", name, ov.required, nv.required, ov.typ, nv.typ),
+				Detail:   fmt.Sprintf("%s: required %v → %v, type %q → %q", name, ov.required, nv.required, ov.typ, nv.typ),
 				Fixtures: names(users), Breaking: len(users) > 0})
 		}
 	}
