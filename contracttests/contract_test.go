@@ -52,6 +52,9 @@ func TestContractSuite(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	reportToTest(t, rep)
+	if *targetFlag == "" && *tagsFlag == "" && len(rep.Uncovered) > 0 {
+		t.Errorf("operations of the spec no scenario calls: %v", rep.Uncovered)
+	}
 }
 
 // reportToTest turns each scenario into a subtest: a failure shows what

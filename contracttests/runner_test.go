@@ -384,3 +384,42 @@ func TestStageOf(t *testing.T) {
 }
 
 func parseTestPath(s string) (*jsonpath.Path, error) { return jsonpath.Parse(s) }
+
+func TestHTTPResolver(t *testing.T) {
+	ip := startInProcess(t)
+	want, ok := ip.reg.Staging().LookupTestContact("alice-smith")
+	if !ok {
+		t.Fatal("seed has no alice-smith")
+	}
+	tests := []struct {
+		name, target string
+	}{
+		{"admin endpoint", ip.URL + "/staging"},
+		{"list fallback", ip.URL + "/sandbox/resolver-client"}, // the harness has no admin endpoint for sandboxes
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewHTTPResolver(http.DefaultClient, tc.target, "k", nil)
+			got, err := r.Resolve(context.Background(), "alice-smith")
+			if err != nil || got != want {
+				t.Errorf("Resolve(alice-smith) = %q, %v; want %q", got, err, want)
+			}
+			if _, err := r.Resolve(context.Background(), "nobody-at-all"); !errors.Is(err, ErrTestContactNotFound) {
+				t.Errorf("Resolve(nobody-at-all) error = %v; want ErrTestContactNotFound", err)
+			}
+		})
+	}
+}
+
+func TestLineProgress(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b)
+	p.Start(2)
+	p.Done(&ScenarioResult{Name: "a", Outcome: Passed})
+	p.Done(&ScenarioResult{Name: "b", Outcome: Skipped, SkipReason: "why"})
+	p.Finish()
+	want := "[1/2] PASSED  a (0s)\n[2/2] SKIPPED b (0s): why\n"
+	if got := b.String(); got != want {
+		t.Errorf("progress = %q; want %q", got, want)
+	}
+}
