@@ -1,0 +1,274 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rankr/ghlgate/gateway"
+	"github.com/rankr/ghlgate/gateway/audit"
+)
+
+// handlerTransport is a no-op upstream: the fake GHL's handler called in
+// process, with no socket.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// sink is the client side of BenchmarkPipeline: a ResponseWriter that keeps
+// the status and body and, like a server's, can notify a close (gin's
+// writer asserts it).
+type sink struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (s *sink) reset() {
+	clear(s.h)
+	s.code = 0
+	s.body.Reset()
+}
+func (s *sink) Header() http.Header { return s.h }
+func (s *sink) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+}
+func (s *sink) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.body.Write(b)
+}
+func (s *sink) CloseNotify() <-chan bool { return nil }
+
+// startPipeline opens a gateway whose upstream is the fake GHL in process.
+func startPipeline(tb testing.TB) (http.Handler, string, *gateway.Server) {
+	tb.Helper()
+	dir := tb.TempDir()
+	path, err := gatewayConfig(dir, "http://ghl.invalid")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gw, key, err := openGatewayWith(context.Background(), path, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), handlerTransport{fakeGHL(newUpstreamBodies())})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { gw.Close() })
+	return gw.Handler(), key, gw
+}
+
+func request(ep Endpoint, key string) *http.Request {
+	var body io.Reader
+	if ep.Body != nil {
+		body = bytes.NewReader(ep.Body)
+	}
+	r := httptest.NewRequest(ep.Method, "http://gateway"+ep.Path, body)
+	r.Header.Set("Authorization", "Bearer "+key)
+	if ep.Body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
+}
+
+// BenchmarkPipeline is the whole gateway (key auth, scopes, locations,
+// request and response validation, audit, access log) against a no-op
+// upstream, without sockets: the gateway's own cost per request.
+func BenchmarkPipeline(b *testing.B) {
+	h, key, _ := startPipeline(b)
+	for _, ep := range Endpoints() {
+		b.Run(strings.NewReplacer(" ", "_", "/", "", "{", "", "}", "", "?", "").Replace(ep.Name), func(b *testing.B) {
+			rec := &sink{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec.reset()
+				h.ServeHTTP(rec, request(ep, key))
+				if rec.code != ep.Status || rec.h.Get(violationsHeader) != "" {
+					b.Fatalf("%s = %d %s; want %d and no violations", ep.Name, rec.code, rec.body.String(), ep.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestFakeUpstreamConforms sends every endpoint through the gateway and
+// checks that the fake GHL's answers pass response validation: otherwise
+// the benchmark would time an error path.
+func TestFakeUpstreamConforms(t *testing.T) {
+	h, key, gw := startPipeline(t)
+	for _, ep := range Endpoints() {
+		t.Run(ep.Name, func(t *testing.T) {
+			rec := &sink{h: http.Header{}}
+			h.ServeHTTP(rec, request(ep, key))
+			if rec.code != ep.Status {
+				t.Fatalf("%s = %d %s; want %d", ep.Name, rec.code, rec.body.String(), ep.Status)
+			}
+			if v := rec.h.Get(violationsHeader); v != "" {
+				t.Errorf("%s: %s = %s; want none", ep.Name, violationsHeader, v)
+			}
+		})
+	}
+	if err := gw.Trail.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := audit.Search(context.Background(), gw.DB, audit.Query{Client: "rankr-bench"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(Endpoints()) {
+		t.Fatalf("audit records = %d; want %d (one per request)", len(recs), len(Endpoints()))
+	}
+	for _, r := range recs {
+		if r.Decision != audit.Allow {
+			t.Errorf("audit %s %s decision = %s (%s); want allow", r.Method, r.Path, r.Decision, r.Reason)
+		}
+	}
+}
+
+func TestContactSize(t *testing.T) {
+	b := newUpstreamBodies()
+	if n := len(b.contact); n < 1800 || n > 2600 {
+		t.Errorf("len(contact answer) = %d; want about 2 KB", n)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ten := make([]time.Duration, 10)
+	for i := range ten {
+		ten[i] = time.Duration(i+1) * time.Millisecond
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		q    float64
+		want time.Duration
+	}{
+		{"empty", nil, 0.5, 0},
+		{"one", []time.Duration{7}, 0.999, 7},
+		{"median of ten", ten, 0.5, 5 * time.Millisecond},
+		{"p99 of ten is the max", ten, 0.99, 10 * time.Millisecond},
+		{"p10 of ten", ten, 0.1, time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.in, tc.q); got != tc.want {
+				t.Errorf("percentile(%v, %v) = %v; want %v", tc.in, tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tc := range tests {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v; want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseInts(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"1,16,64", "1,16,64", false},
+		{" 8 ", "8", false},
+		{"1,,2", "", true},
+		{"0", "", true},
+		{"x", "", true},
+	}
+	for _, tc := range tests {
+		got, err := parseInts(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && joinInts(got) != tc.want) {
+			t.Errorf("parseInts(%q) = %v, %v; want %s (error %v)", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestCheckTargets(t *testing.T) {
+	res := &Results{
+		Ratios: []Ratio{
+			{Endpoint: "GET /contacts/{id}", Concurrency: 16, Throughput: 0.9, P99AddedMS: 1.5},
+			{Endpoint: "GET /contacts/{id}", Concurrency: 64, Throughput: 0.7},
+			{Endpoint: "PUT /contacts/{id}", Concurrency: 16, Throughput: 0.1},
+		},
+		RSS: &RSS{Connections: 1000, PeakMiB: 60},
+	}
+	got := map[string]bool{}
+	for _, tg := range checkTargets(res) {
+		got[tg.Name] = tg.Met
+	}
+	want := map[string]bool{
+		"throughput ghlgate/bare, GET /contacts/{id}, c=16": true,
+		"p99 added over bare, GET /contacts/{id}, c=16":     false,
+		"throughput ghlgate/bare, GET /contacts/{id}, c=64": false,
+		"peak RSS at 1000 connections":                      true,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("checkTargets = %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("checkTargets[%s] = %v; want %v", k, got[k], v)
+		}
+	}
+}
+
+// TestRunSmoke drives every target briefly through real sockets and checks
+// the figures and the JSON.
+func TestRunSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives real load for a few seconds")
+	}
+	var table bytes.Buffer
+	res, err := Run(context.Background(), Options{Concurrency: []int{2}, Warmup: 20 * time.Millisecond, Rounds: 1,
+		Round: 50 * time.Millisecond, RSSConnections: -1, OfficialSpec: ""}, &table)
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got, want := len(res.Load), 3*len(Endpoints()); got != want {
+		t.Fatalf("len(Load) = %d; want %d", got, want)
+	}
+	for _, c := range res.Load {
+		if c.Requests == 0 || c.RPS <= 0 || c.P50MS <= 0 || c.P99MS < c.P50MS {
+			t.Errorf("cell %s c=%d %s = %+v; want requests and ordered percentiles", c.Endpoint, c.Concurrency, c.Target, c)
+		}
+	}
+	if len(res.Ratios) != len(Endpoints()) {
+		t.Errorf("len(Ratios) = %d; want %d", len(res.Ratios), len(Endpoints()))
+	}
+	if !strings.Contains(table.String(), "| GET /contacts/{id} | 2 | ghlgate |") {
+		t.Errorf("table = %s; want a ghlgate row for GET /contacts/{id}", table.String())
+	}
+	out := filepath.Join(t.TempDir(), "r", "latest.json")
+	if err := WriteJSON(out, res); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(out); err != nil || !bytes.Contains(b, []byte(`"cpus"`)) {
+		t.Errorf("WriteJSON wrote %s, %v; want JSON with cpus", b, err)
+	}
+}

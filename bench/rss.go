@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// readyPrefix starts the line a gateway child prints once it serves:
+// "ghlgate-bench-ready URL KEY".
+const readyPrefix = "ghlgate-bench-ready"
+
+// ErrChild means the gateway child process did not start as expected.
+var ErrChild = errors.New("gateway child process")
+
+// measureRSS starts the gateway as its own process, drives conns concurrent
+// keep-alive connections against it for d, and reads its peak resident set
+// (VmHWM) from /proc.
+func measureRSS(ctx context.Context, command []string, cfgPath string, conns int, ep Endpoint, d time.Duration) (*RSS, error) {
+	ctx, cancel := context.WithTimeout(ctx, d+60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, command[0], append(command[1:], "-config", cfgPath)...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // the child exits when this closes
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: start %s: %w", ErrChild, command[0], err)
+	}
+	defer func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }() //nolint:errcheck // exit status of a stopped child
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill() //nolint:errcheck
+			<-done
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%w: no ready line: %w", ErrChild, err)
+	}
+	go io.Copy(io.Discard, stdout) //nolint:errcheck
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != readyPrefix {
+		return nil, fmt.Errorf("%w: unexpected ready line %q", ErrChild, line)
+	}
+	pid := cmd.Process.Pid
+	idle, _, err := procMemory(pid)
+	if err != nil {
+		return nil, err
+	}
+	var dials atomic.Int64
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
+	}}
+	defer client.CloseIdleConnections()
+	s, err := drive(ctx, loadTarget{base: f[1], client: client, header: http.Header{"Authorization": {"Bearer " + f[2]}}}, ep, conns, d)
+	if err != nil {
+		return nil, err
+	}
+	_, peak, err := procMemory(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &RSS{Connections: conns, Dials: int(dials.Load()), Requests: s.requests, IdleMiB: round1(idle), PeakMiB: round1(peak)}, nil
+}
+
+// procMemory reads VmRSS and VmHWM (peak) of pid, in MiB.
+func procMemory(pid int) (rss, hwm float64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, fmt.Errorf("read memory of %d (Linux only): %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("parse %s of %d: %w", k, pid, err)
+		}
+		if k == "VmRSS" {
+			rss = kb / 1024
+		} else {
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm, nil
+}
+
+// serveGateway is the child side of measureRSS: it opens the gateway from
+// the config file, serves it on a loopback port, prints the ready line and
+// serves until its stdin closes (the parent stopped or died).
+func serveGateway(ctx context.Context, cfgPath string, stdin io.Reader, stdout io.Writer) error {
+	s, key, err := openGateway(ctx, cfgPath, accessLogger())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	srv, err := serve(s.Handler())
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	if _, err := fmt.Fprintf(stdout, "%s %s %s\n", readyPrefix, srv.url, key); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, stdin) //nolint:errcheck // EOF or error: either way the parent is gone
+	return nil
+}

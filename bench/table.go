@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+)
+
+// WriteTable prints res as Markdown tables, ready for the README.
+func WriteTable(w io.Writer, res *Results) error {
+	bw := bufio.NewWriter(w)
+	dirty := ""
+	if res.Dirty {
+		dirty = " (with uncommitted changes)"
+	}
+	fmt.Fprintf(bw, "ghlgate bench: commit %s%s, %s, %s/%s, %d CPUs (%s)\n", res.Commit, dirty, res.Go, res.OS, res.Arch, res.CPUs, res.CPUModel)
+	fmt.Fprintf(bw, "closed loop on loopback, %.1fs warm-up, median of %d rounds of %.1fs\n\n", res.Settings.WarmupS, res.Settings.Rounds, res.Settings.RoundS)
+	fmt.Fprintln(bw, "| endpoint | conc | target | req/s | p50 ms | p99 ms | p99.9 ms | ghlgate/bare |")
+	fmt.Fprintln(bw, "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+	ratios := map[string]Ratio{}
+	for _, r := range res.Ratios {
+		ratios[fmt.Sprint(r.Endpoint, r.Concurrency)] = r
+	}
+	for _, c := range res.Load {
+		vs := ""
+		r := ratios[fmt.Sprint(c.Endpoint, c.Concurrency)]
+		switch c.Target {
+		case TargetGateway:
+			vs = fmt.Sprintf("%.2f× req/s, p99 %+.3f ms", r.Throughput, r.P99AddedMS)
+		case TargetDirect:
+			vs = fmt.Sprintf("(direct/bare %.2f×)", r.DirectOverBare)
+		}
+		fmt.Fprintf(bw, "| %s | %d | %s | %.0f | %.3f | %.3f | %.3f | %s |\n", c.Endpoint, c.Concurrency, c.Target, c.RPS, c.P50MS, c.P99MS, c.P999MS, vs)
+	}
+	fmt.Fprintln(bw)
+	if res.RSS != nil {
+		fmt.Fprintf(bw, "gateway process: %.1f MiB idle, peak RSS %.1f MiB at %d keep-alive connections (%d dials, %d requests)\n",
+			res.RSS.IdleMiB, res.RSS.PeakMiB, res.RSS.Connections, res.RSS.Dials, res.RSS.Requests)
+	}
+	if res.SpecLoad != nil {
+		fmt.Fprintf(bw, "load %s: %.1f ms (%d operations)\n", res.SpecLoad.File, res.SpecLoad.MS, res.SpecLoad.Ops)
+	}
+	if res.Micro != nil {
+		fmt.Fprintf(bw, "rate limiter: %.0f ns/op, %d allocs/op; capture: %.0f events/s (SQLite)\n",
+			res.Micro.LimiterNsPerOp, res.Micro.LimiterAllocsPerOp, res.Micro.EventsPerS)
+	}
+	if len(res.Targets) > 0 {
+		fmt.Fprintln(bw, "\n| target | value | goal | met |")
+		fmt.Fprintln(bw, "| --- | ---: | --- | --- |")
+		for _, t := range res.Targets {
+			met := "yes"
+			if !t.Met {
+				met = "**no**"
+			}
+			fmt.Fprintf(bw, "| %s | %.3f | %s %g | %s |\n", t.Name, t.Value, t.Unit, t.Limit, met)
+		}
+	}
+	return bw.Flush()
+}
