@@ -36,7 +36,7 @@ func Endpoints() []Endpoint {
 		{Name: "GET /contacts/{id}", Method: http.MethodGet, Path: "/contacts/" + benchContact, Status: http.StatusOK},
 		{Name: "GET /contacts/?locationId", Method: http.MethodGet, Path: "/contacts/?locationId=" + benchLocation + "&limit=20", Status: http.StatusOK},
 		{Name: "PUT /contacts/{id}", Method: http.MethodPut, Path: "/contacts/" + benchContact,
-			Body: []byte(`{"firstName":"Rosan","lastName":"Deo","email":"rosan@deos.com","tags":["customer","vip"],"customFields":[{"id":"MgobCB14YMVKuE4Ka8p1","value":"updated"}]}`),
+			Body:   []byte(`{"firstName":"Rosan","lastName":"Deo","email":"rosan@deos.com","tags":["customer","vip"],"customFields":[{"id":"MgobCB14YMVKuE4Ka8p1","value":"updated"}]}`),
 			Status: http.StatusOK},
 		{Name: "POST /contacts/", Method: http.MethodPost, Path: "/contacts/",
 			Body:   []byte(`{"locationId":"` + benchLocation + `","firstName":"Rosan","lastName":"Deo","email":"rosan@deos.com","phone":"+18887324197","tags":["nisi sint commodo amet"],"source":"public api"}`),

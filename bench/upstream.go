@@ -49,7 +49,7 @@ func listItem(i int) map[string]any {
 		"dateAdded": "2021-07-02T05:18:26.704Z", "dateUpdated": "2021-07-02T05:18:26.704Z", "dateOfBirth": nil,
 		"tags": []string{"customer", "vip"}, "country": "US", "website": nil, "timezone": "America/Chihuahua",
 		"customFields": []map[string]any{{"id": "MgobCB14YMVKuE4Ka8p1", "value": "name"}},
-		"businessId": nil, "attributions": []any{}, "followers": []any{},
+		"businessId":   nil, "attributions": []any{}, "followers": []any{},
 	}
 }
 
