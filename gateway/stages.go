@@ -191,7 +191,9 @@ func listOrNone(v []string) string {
 // refuseTestTraffic keeps test data off production: a body whose top-level
 // testFlag is true, or the header X-Test-Flag: true.
 func (g *Gateway) refuseTestTraffic(x *exchange) error {
-	marked := strings.EqualFold(strings.TrimSpace(x.r.Header.Get("X-Test-Flag")), "true")
+	// X-Ghlgate-Test is what the contract suite puts on every request it
+	// replays: a fixture must never reach production either.
+	marked := strings.EqualFold(strings.TrimSpace(x.r.Header.Get("X-Test-Flag")), "true") || x.r.Header.Get("X-Ghlgate-Test") != ""
 	if !marked && len(x.body) > 0 && bytes.Contains(x.body, []byte("testFlag")) {
 		var v struct {
 			TestFlag any `json:"testFlag"`
@@ -203,7 +205,7 @@ func (g *Gateway) refuseTestTraffic(x *exchange) error {
 	x.testTraffic = marked
 	if marked && x.stage == config.StageProduction {
 		return problem.New(http.StatusUnprocessableEntity, problem.ReasonTestTraffic,
-			"this request is marked as test data (testFlag or X-Test-Flag) and never reaches production GHL; send it to /staging/... or /sandbox/... instead")
+			"this request is marked as test data (testFlag, X-Test-Flag or X-Ghlgate-Test) and never reaches production GHL; send it to /staging/... or /sandbox/... instead")
 	}
 	return nil
 }
