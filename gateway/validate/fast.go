@@ -39,7 +39,7 @@ const (
 
 // fastSchema is a compiled schema of the supported subset.
 type fastSchema struct {
-	types    uint8 // permitted kinds (kNull when nullable)
+	types    uint8    // permitted kinds (kNull when nullable)
 	enum     []string // non-nil: the value must be one of these strings
 	allOf    []*fastSchema
 	items    *fastSchema // nil: any item
