@@ -92,6 +92,27 @@ func (m *Mock) Import(ctx context.Context, data ImportData) (ImportResult, error
 	_, known := st.Locations[data.LocationID]
 	res.LocationCreated = !known
 	st.location(data.LocationID)
+	// A replaced contact's tasks and notes go first, in one sweep: a loop
+	// per contact would cost contacts × tasks on a re-clone.
+	replaced := map[string]bool{}
+	for _, ic := range data.Contacts {
+		if _, ok := st.Contacts[ic.Contact.ID]; ok {
+			replaced[ic.Contact.ID] = true
+		}
+	}
+	if len(replaced) > 0 {
+		for id, t := range st.Tasks {
+			if replaced[t.ContactID] {
+				delete(st.Tasks, id)
+			}
+		}
+		for id, n := range st.Notes {
+			if replaced[n.ContactID] {
+				delete(st.Notes, id)
+			}
+		}
+	}
+	res.Replaced = len(replaced)
 	for _, ic := range data.Contacts {
 		c := ic.Contact.clone()
 		where := "contact " + c.ID
@@ -113,19 +134,6 @@ func (m *Mock) Import(ctx context.Context, data ImportData) (ImportResult, error
 		c.DateUpdated = stamp(where+" dateUpdated", c.DateUpdated, c.DateAdded)
 		if c.DateOfBirth != "" {
 			c.DateOfBirth = stamp(where+" dateOfBirth", c.DateOfBirth, "")
-		}
-		if _, ok := st.Contacts[c.ID]; ok {
-			res.Replaced++
-			for id, t := range st.Tasks {
-				if t.ContactID == c.ID {
-					delete(st.Tasks, id)
-				}
-			}
-			for id, n := range st.Notes {
-				if n.ContactID == c.ID {
-					delete(st.Notes, id)
-				}
-			}
 		}
 		st.Contacts[c.ID] = c
 		res.Contacts++

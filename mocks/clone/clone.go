@@ -298,8 +298,10 @@ func fetchContact(ctx context.Context, f *fetcher, id string) (mocks.ImportConta
 	if err := f.get(ctx, "list notes of contact "+id, esc+"/notes", nil, true, &n); err != nil {
 		return mocks.ImportContact{}, err
 	}
-	// The records belong where they were listed, whatever they say.
-	c.Contact.ID, c.Contact.LocationID = id, f.location
+	// The records belong where they were listed, whatever they say, and
+	// every cloned contact is named clone-<id> (mocks.ClonePrefix) by
+	// Import, even one read from a dataset that had given it a name.
+	c.Contact.ID, c.Contact.LocationID, c.Contact.TestContactID = id, f.location, ""
 	for i := range t.Tasks {
 		t.Tasks[i].ContactID = id
 	}

@@ -28,7 +28,7 @@ var t0 = time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
 // serves GET /contacts/ with GHL's cursor, GET /contacts/{id}, /tasks and
 // /notes, and answers 401 without the bearer token.
 type fakeGHL struct {
-	t        *testing.T
+	t        testing.TB
 	mt       *httpmock.MockTransport
 	contacts []mocks.Contact // list order: dateAdded, then id
 	tasks    map[string][]mocks.Task
@@ -47,7 +47,7 @@ func prodID(kind string, i int) string { return fmt.Sprintf("%s%0*d", kind, 20-l
 
 // newFakeGHL builds n contacts. Every tenth contact shares one email
 // (spelled with varying case); contact i has i%3 tasks and i%2 notes.
-func newFakeGHL(t *testing.T, n int) *fakeGHL {
+func newFakeGHL(t testing.TB, n int) *fakeGHL {
 	f := &fakeGHL{t: t, mt: httpmock.NewMockTransport(), tasks: map[string][]mocks.Task{}, notes: map[string][]mocks.Note{}}
 	for i := range n {
 		id := prodID("Prod", i)
