@@ -55,7 +55,7 @@ func (e *StepError) Error() string {
 		if e.Message != "" {
 			fmt.Fprintf(&b, " (%s)", e.Message)
 		}
-	} else {
+	} else if e.Err != nil {
 		b.WriteString(e.Err.Error())
 	}
 	if e.Hint != "" {
