@@ -16,8 +16,14 @@ const AdminScope = "gateway.admin"
 
 func pathUnescape(p string) (string, error) { return url.PathUnescape(p) }
 
+// EventsScope grants the sync-event feed.
+const EventsScope = "events.read"
+
 // adminOnly lets through keys holding AdminScope.
-func (g *Gateway) adminOnly(h gin.HandlerFunc) gin.HandlerFunc {
+func (g *Gateway) adminOnly(h gin.HandlerFunc) gin.HandlerFunc { return g.requireScope(AdminScope, h) }
+
+// requireScope lets through keys holding scope (on any stage).
+func (g *Gateway) requireScope(scope string, h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
 		id := c.GetString(ctxRequestID)
@@ -25,8 +31,9 @@ func (g *Gateway) adminOnly(h gin.HandlerFunc) gin.HandlerFunc {
 			problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
 			return
 		}
-		if !slices.Contains(k.ScopesFor("production"), AdminScope) && !slices.Contains(k.Scopes, AdminScope) {
-			problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonScopeMissing, "this endpoint needs scope "+AdminScope), c.Request.URL.Path, id)
+		if !slices.Contains(k.ScopesFor("production"), scope) && !slices.Contains(k.Scopes, scope) {
+			problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonScopeMissing,
+				"this endpoint needs scope "+scope+"; client "+k.Name+" does not hold it"), c.Request.URL.Path, id)
 			return
 		}
 		c.Set("key", k)

@@ -39,8 +39,12 @@ var pipeline = []struct {
 	// Validation after the access decisions: a denied client gets no
 	// schema hints. The upstream is not called for an invalid request.
 	{"validate", (*Gateway).validateRequest},
-	// Last: forward to the stage's upstream; the answer is inspected
-	// (by-id location, response schema) before the client sees it.
+	// Rate limits after validation: only a request that would reach GHL
+	// spends GHL's budget. Every limit that applies is checked at once.
+	{"rate limit", (*Gateway).rateLimit},
+	// Last: record the intent of a change, forward to the stage's upstream
+	// (once per Idempotency-Key); the answer is inspected (capture, by-id
+	// location, response schema) before the client sees it.
 	{"forward", (*Gateway).forward},
 }
 

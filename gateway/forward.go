@@ -36,12 +36,18 @@ func (g *Gateway) forward(x *exchange) error {
 		r.URL.Path = unescaped
 		r.URL.RawPath = x.apiPath
 	}
-	x.upstreamCalled = true
-	if x.stage == config.StageProduction {
-		g.production.ServeHTTP(x.w, r)
-	} else {
-		g.mockProxy.ServeHTTP(x.w, r)
+	if err := g.beginCapture(x); err != nil {
+		return err
 	}
+	x.upstreamCalled = true
+	p := g.mockProxy
+	if x.stage == config.StageProduction {
+		p = g.production
+	}
+	if key := x.r.Header.Get("Idempotency-Key"); key != "" && x.r.Method == http.MethodPost && g.idem != nil {
+		return g.forwardOnce(x, key, func(w http.ResponseWriter) { p.ServeHTTP(w, r) })
+	}
+	p.ServeHTTP(x.w, r)
 	return nil
 }
 
@@ -76,10 +82,19 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 		return nil
 	}
 	x.upstreamStatus = resp.StatusCode
+	// The change is recorded first: whatever is decided below about the
+	// answer, GHL has made it.
+	g.finishCapture(out.Context(), x, resp.StatusCode, body)
+	if x.stage != config.StageProduction && g.limiter != nil {
+		// Production answers are observed by the retrying transport, which
+		// sees every attempt; the mock's here.
+		g.limiter.ObserveUpstream(x.stage, g.budgetLocation(x), resp.StatusCode, resp.Header, g.now())
+	}
+	setRateHeaders(x, resp.Header)
 	if resp.StatusCode/100 == 2 && x.op != nil && x.op.ID == "get-contact" {
 		if loc, ok := locations.FromResponse(body); ok {
 			x.location = loc
-			g.locCache.Put(x.stage+"/"+x.params["contactId"], loc, g.now())
+			g.locCache.Put(g.contactCacheKey(x, x.params["contactId"]), loc, g.now())
 			if len(x.key.Locations) > 0 && !x.key.AllowsLocation(loc) {
 				// The body is never sent: a key for one location cannot read
 				// another's contacts by guessing ids.

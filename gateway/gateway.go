@@ -21,13 +21,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rankr/ghlgate/events"
 	"github.com/rankr/ghlgate/gateway/audit"
 	"github.com/rankr/ghlgate/gateway/auth"
 	"github.com/rankr/ghlgate/gateway/config"
 	"github.com/rankr/ghlgate/gateway/credential"
+	"github.com/rankr/ghlgate/gateway/idempotency"
 	"github.com/rankr/ghlgate/gateway/locations"
 	"github.com/rankr/ghlgate/gateway/problem"
 	"github.com/rankr/ghlgate/gateway/proxy"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
+	"github.com/rankr/ghlgate/gateway/resilience"
 	"github.com/rankr/ghlgate/gateway/validate"
 	"github.com/rankr/ghlgate/mocks"
 	"github.com/rankr/ghlgate/openapi"
@@ -47,9 +51,22 @@ type Deps struct {
 	// retries); the credential transport is added on top of it.
 	Upstream http.RoundTripper
 	// Mocks serves /staging and /sandbox; nil answers them 503.
-	Mocks  *mocks.Registry
-	Logger *slog.Logger
-	Now    func() time.Time
+	Mocks *mocks.Registry
+	// Limiter enforces the rate limits; nil enforces none.
+	Limiter *ratelimit.Limiter
+	// Breakers reports the production circuit breakers for /healthz.
+	Breakers *resilience.Transport
+	// Idempotency replays POSTs with an Idempotency-Key; nil forwards them.
+	Idempotency *idempotency.Service
+	// Recorder captures mutations as sync events; nil captures none.
+	Recorder *events.Recorder
+	// Events serves the pull API; nil leaves it unmounted.
+	Events *events.Handler
+	// Webhooks receives GHL's webhooks at POST /webhooks/ghl; nil leaves it
+	// unmounted.
+	Webhooks http.Handler
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Gateway is the assembled pipeline.
@@ -70,6 +87,13 @@ type Gateway struct {
 	mockProxy  *httputil.ReverseProxy
 	// lookups carries location look-ups per stage.
 	prodLookup http.RoundTripper
+
+	limiter  *ratelimit.Limiter
+	breakers *resilience.Transport
+	idem     *idempotency.Service
+	recorder *events.Recorder
+	events   *events.Handler
+	webhooks http.Handler
 
 	metrics *metrics
 	ready   atomic.Bool
@@ -101,6 +125,8 @@ func New(d Deps) (*Gateway, error) {
 		cfg: d.Config, spec: d.Spec, db: d.DB, keys: d.Keys, trail: d.Audit, cred: d.Credential,
 		mocks: d.Mocks, log: d.Logger, now: d.Now, validator: validate.New(),
 		locCache: locations.NewCache(10*time.Minute, 100_000), metrics: newMetrics(),
+		limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
+		events: d.Events, webhooks: d.Webhooks,
 	}
 	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
 	g.prodLookup = prodTransport
@@ -143,6 +169,16 @@ func (g *Gateway) routes() *gin.Engine {
 	e.GET("/_gateway/metrics", g.serveMetrics)
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
 	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
+	if g.events != nil {
+		// The event feed has its own scope: holding contacts.readonly does
+		// not let a client read every change of every location.
+		e.GET("/_gateway/events", g.requireScope(EventsScope, gin.WrapH(g.events)))
+		e.GET("/_gateway/events/stream", g.requireScope(EventsScope, gin.WrapH(g.events)))
+	}
+	if g.webhooks != nil {
+		// GHL's webhooks authenticate by signature, not by client key.
+		e.POST("/webhooks/ghl", gin.WrapH(g.webhooks))
+	}
 	e.NoRoute(func(c *gin.Context) { g.serveAPI(c.Writer, c.Request, c.GetString(ctxRequestID)) })
 	return e
 }
@@ -227,6 +263,9 @@ func (g *Gateway) respond(x *exchange, err error) {
 	}
 	x.reason = p.Reason
 	x.status = p.Status
+	if x.limit != nil {
+		x.limit.Headers(x.w.Header())
+	}
 	if x.detail == "" {
 		x.detail = p.Detail
 	}
@@ -249,6 +288,9 @@ func (g *Gateway) classify(err error) *problem.Error {
 	case errors.Is(err, credential.ErrNotConfigured):
 		return problem.Wrap(http.StatusServiceUnavailable, problem.ReasonNoUpstreamCred,
 			"upstream credential not configured: set "+g.cfg.Upstream.Credential.TokenEnv+" to a GHL Private Integration Token, or configure upstream.oauth; /staging and /sandbox work without one", err)
+	case errors.Is(err, resilience.ErrCircuitOpen):
+		return problem.Wrap(http.StatusServiceUnavailable, problem.ReasonCircuitOpen,
+			"GHL has failed repeatedly, so the gateway is not calling it for a while (circuit open); retry later", err)
 	case errors.Is(err, proxy.ErrResponseTooLarge):
 		return problem.Wrap(http.StatusBadGateway, problem.ReasonUpstreamError, "GHL's answer was larger than the gateway buffers", err)
 	case errors.Is(err, proxy.ErrUpstreamAborted):
@@ -333,8 +375,28 @@ func flattenScopes(req [][]string) []string {
 	return out
 }
 
+// healthz says the process is alive, and how its dependencies fare: the
+// rate-limit store and the production circuit breakers. A degraded
+// dependency does not make the process unhealthy; it is reported.
 func (g *Gateway) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	body := gin.H{"status": "ok"}
+	if g.limiter != nil {
+		h := g.limiter.Health(c.Request.Context())
+		body["ratelimit"] = h
+		if h.Status != "ok" {
+			body["status"] = "degraded"
+		}
+	}
+	if g.breakers != nil {
+		states := g.breakers.BreakerStates()
+		body["circuit_breakers"] = states
+		for _, st := range states {
+			if st != "closed" {
+				body["status"] = "degraded"
+			}
+		}
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 func (g *Gateway) readyz(c *gin.Context) {

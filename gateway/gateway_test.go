@@ -31,6 +31,7 @@ type fakeGHL struct {
 	lastPath string
 	contacts map[string]string // id → locationId
 	badShape bool
+	limited  atomic.Bool
 }
 
 func newFakeGHL(t *testing.T) *fakeGHL {
@@ -43,6 +44,14 @@ func newFakeGHL(t *testing.T) *fakeGHL {
 		bad := f.badShape
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if f.limited.Load() {
+			w.Header().Set("X-RateLimit-Max", "100")
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Interval-Milliseconds", "10000")
+			w.WriteHeader(429)
+			io.WriteString(w, `{"statusCode":429,"message":"Too many requests"}`)
+			return
+		}
 		switch {
 		case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/contacts/c-"):
 			id := strings.TrimPrefix(r.URL.Path, "/contacts/")
@@ -387,4 +396,8 @@ func TestLocationResolvedBeforeChange(t *testing.T) {
 	if strings.Join(h.ghl.methods, ",") != strings.Join(want, ",") {
 		t.Errorf("upstream saw %v; want only the look-ups %v", h.ghl.methods, want)
 	}
+}
+
+func searchAudit(h *harness, op string) ([]audit.Record, error) {
+	return audit.Search(context.Background(), h.Server.DB, audit.Query{Operation: op})
 }

@@ -8,15 +8,22 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/rankr/ghlgate/events"
 	"github.com/rankr/ghlgate/gateway/audit"
 	"github.com/rankr/ghlgate/gateway/auth"
 	"github.com/rankr/ghlgate/gateway/config"
 	"github.com/rankr/ghlgate/gateway/credential"
+	"github.com/rankr/ghlgate/gateway/idempotency"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
+	"github.com/rankr/ghlgate/gateway/resilience"
 	"github.com/rankr/ghlgate/mocks"
 	"github.com/rankr/ghlgate/openapi"
 	"github.com/rankr/ghlgate/store"
+	"github.com/rankr/ghlgate/webhooks"
+	"github.com/redis/go-redis/v9"
 )
 
 // OpenOptions are the process-level inputs of Open.
@@ -35,11 +42,18 @@ type OpenOptions struct {
 // Server is a Gateway with the resources it owns.
 type Server struct {
 	*Gateway
-	DB    *store.DB
-	Keys  *auth.Store
-	Trail *audit.Trail
-	Spec  *openapi.Spec
-	Mocks *mocks.Registry
+	DB     *store.DB
+	Keys   *auth.Store
+	Trail  *audit.Trail
+	Spec   *openapi.Spec
+	Mocks  *mocks.Registry
+	Events *events.SQLStore
+
+	limiter   *ratelimit.Limiter
+	deduper   *webhooks.SQLDeduper
+	deliverer *events.Deliverer
+	emMu      sync.Mutex
+	emitters  map[string]*webhooks.Emitter
 
 	stop   context.CancelFunc
 	closed chan struct{}
@@ -115,9 +129,25 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	if err != nil {
 		return nil, err
 	}
+	limiter, err := ratelimit.New(cfg.RateLimit, ratelimit.WithLogger(log), ratelimit.WithClock(opts.Now))
+	if err != nil {
+		return nil, fmt.Errorf("rate limits: %w", err)
+	}
+	idemStore, err := idempotencyStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	idem := idempotency.New(idemStore, idempotency.Options{TTL: cfg.Idempotency.TTL, Now: opts.Now, Logger: log})
+	evStore, err := events.NewStore(ctx, db, events.StoreOptions{Now: opts.Now, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	recorder := events.NewRecorder(evStore, events.RecorderOptions{Redact: cfg.Events.Redact, EchoWindow: cfg.Events.EchoWindow, Now: opts.Now, Logger: log})
+
+	s := &Server{DB: db, Keys: keys, Trail: trail, Spec: spec, Events: evStore, closed: make(chan struct{})}
 	var registry *mocks.Registry
 	if cfg.StagingEnabled() || cfg.SandboxEnabled() {
-		registry, err = OpenMocks(ctx, cfg, db, spec, log, opts.MockIDs)
+		registry, err = OpenMocks(ctx, cfg, db, spec, log, opts.MockIDs, s.mockMutation)
 		if err != nil {
 			return nil, err
 		}
@@ -126,20 +156,59 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	if upstream == nil {
 		upstream = networkTransport(cfg)
 	}
-	g, err := New(Deps{Config: cfg, Spec: spec, DB: db, Keys: keys, Audit: trail, Credential: cred,
-		Upstream: upstream, Mocks: registry, Logger: log, Now: opts.Now})
+	retry := cfg.Upstream.Retry
+	retry.Logger = log
+	retry.Observe = func(req *http.Request, resp *http.Response) {
+		// Every answer GHL gives, retried ones too, calibrates the budget of
+		// its location and holds it when GHL says so.
+		if x := exchangeFrom(req.Context()); x != nil {
+			limiter.ObserveUpstream(x.stage, s.budgetLocation(x), resp.StatusCode, resp.Header, opts.Now())
+		}
+	}
+	breakers := resilience.NewTransport(upstream, retry)
+	deduper, err := webhooks.NewSQLDeduper(ctx, db, cfg.Webhooks.DeduperConfig(opts.Now))
 	if err != nil {
 		return nil, err
 	}
+	s.deduper = deduper
+	hooks, err := s.webhookHandler(cfg, log, opts.Now, recorder, deduper)
+	if err != nil {
+		return nil, err
+	}
+	g, err := New(Deps{Config: cfg, Spec: spec, DB: db, Keys: keys, Audit: trail, Credential: cred,
+		Upstream: breakers, Breakers: breakers, Mocks: registry, Logger: log, Now: opts.Now,
+		Limiter: limiter, Idempotency: idem, Recorder: recorder, Events: events.NewHandler(evStore, log),
+		Webhooks: hooks})
+	if err != nil {
+		return nil, err
+	}
+	s.Gateway, s.Mocks, s.limiter = g, registry, limiter
+	if err := s.startEmitters(cfg, log, opts.Now); err != nil {
+		return nil, err
+	}
+	// Intents a previous process left open are settled before serving: a
+	// change GHL applied must not stay without its event.
+	if rep, err := g.Reconcile(ctx, opts.Now()); err != nil {
+		log.Warn("reconciling open intents failed; it is retried in the background", "err", err)
+	} else if rep != (events.ReconcileReport{}) {
+		log.Info("reconciled open intents", "reconciled", rep.Reconciled, "not_applied", rep.NotApplied, "unknown", rep.Unknown, "failed", rep.Failed)
+	}
+	subs, err := subscribers(cfg, opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) > 0 {
+		if s.deliverer, err = events.NewDeliverer(evStore, subs, events.Options{Now: opts.Now, Logger: log}); err != nil {
+			return nil, err
+		}
+	}
 	bg, stop := context.WithCancel(context.Background())
-	s := &Server{Gateway: g, DB: db, Keys: keys, Trail: trail, Spec: spec, Mocks: registry, stop: stop, closed: make(chan struct{})}
-	go s.background(bg)
+	s.stop = stop
+	go s.background(bg, cfg, opts.Now)
 	return s, nil
 }
 
-// OpenMocks builds the staging and sandbox mock over the store, seeded from
-// the configured seed (or the embedded one). newID may be nil.
-func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *openapi.Spec, log *slog.Logger, newID func() string) (*mocks.Registry, error) {
+func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *openapi.Spec, log *slog.Logger, newID func() string, onMutation func(mocks.Mutation)) (*mocks.Registry, error) {
 	seed, err := mocks.DefaultSeed()
 	if cfg.Mock.SeedDir != "" {
 		seed, err = mocks.LoadSeedDir(cfg.Mock.SeedDir)
@@ -155,7 +224,7 @@ func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *open
 	if err != nil {
 		return nil, fmt.Errorf("mock static responses: %w", err)
 	}
-	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Logger: log, NewID: newID}), nil
+	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Logger: log, NewID: newID, OnMutation: onMutation}), nil
 }
 
 func networkTransport(cfg *config.Config) http.RoundTripper {
@@ -173,29 +242,82 @@ func networkTransport(cfg *config.Config) http.RoundTripper {
 	}
 }
 
-// background runs the server's periodic chores until Close.
-func (s *Server) background(ctx context.Context) {
+// background runs the server's periodic chores until Close: key use,
+// reconciliation of intents left open by failed exchanges, the webhook
+// dedupe pruner and event delivery.
+func (s *Server) background(ctx context.Context, cfg *config.Config, now func() time.Time) {
 	defer close(s.closed)
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
+	done := make(chan struct{}, 2)
+	if s.deliverer != nil {
+		go func() { s.deliverer.Run(ctx); done <- struct{}{} }() //nolint:errcheck // Run ends with ctx
+	} else {
+		done <- struct{}{}
+	}
+	go func() {
+		s.deduper.RunPruner(ctx, cfg.Webhooks.PruneEvery, func(err error) { s.log.Warn("pruning webhook ids failed", "err", err) })
+		done <- struct{}{}
+	}()
+	keys := time.NewTicker(10 * time.Second)
+	defer keys.Stop()
+	settle := time.NewTicker(cfg.Events.ReconcileEvery)
+	defer settle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			<-done
+			<-done
 			return
-		case <-t.C:
+		case <-keys.C:
 			if err := s.Keys.FlushLastUsed(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("recording key use failed", "err", err)
+			}
+		case <-settle.C:
+			// An exchange that failed may still have been applied; wait two
+			// upstream timeouts so no answer is still on its way.
+			if _, err := s.Reconcile(ctx, now().Add(-2*cfg.Upstream.Timeout)); err != nil && ctx.Err() == nil {
+				s.log.Warn("reconciling open intents failed", "err", err)
 			}
 		}
 	}
 }
 
-// Close flushes the audit trail and closes the store.
+// Close stops the background work, flushes the audit trail and closes the
+// store.
 func (s *Server) Close() error {
 	s.stop()
 	<-s.closed
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := errors.Join(s.Keys.FlushLastUsed(ctx), s.Trail.Close())
-	return errors.Join(err, s.DB.Close())
+	errs := []error{s.DrainMockWebhooks(ctx)}
+	errs = append(errs, s.Keys.FlushLastUsed(ctx), s.Trail.Close(), s.Events.Close(), s.limiter.Close())
+	errs = append(errs, s.DB.Close())
+	return errors.Join(errs...)
+}
+
+func idempotencyStore(cfg *config.Config) (idempotency.Store, error) {
+	if cfg.RateLimit.RedisURL == "" {
+		return idempotency.NewMemory(), nil
+	}
+	// Replicas that share a rate-limit budget share their idempotency keys.
+	o, err := redis.ParseURL(cfg.RateLimit.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit.redis_url: %w", err)
+	}
+	return idempotency.NewRedis(redis.NewClient(o), "ghlgate:idem:"), nil
+}
+
+func subscribers(cfg *config.Config, getenv func(string) string) ([]events.Subscriber, error) {
+	var out []events.Subscriber
+	for _, sub := range cfg.Events.Subscribers {
+		raw := getenv(sub.SecretEnv)
+		if raw == "" {
+			return nil, fmt.Errorf("events subscriber %s: $%s is empty; set it to the subscriber's whsec_ secret", sub.Name, sub.SecretEnv)
+		}
+		secret := events.Secret(raw)
+		if _, err := events.ParseSecret(secret); err != nil {
+			return nil, fmt.Errorf("events subscriber %s: $%s: %w", sub.Name, sub.SecretEnv, err)
+		}
+		out = append(out, events.Subscriber{Name: sub.Name, URL: sub.URL, Secret: secret, Types: sub.Types})
+	}
+	return out, nil
 }

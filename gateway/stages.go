@@ -275,10 +275,7 @@ func (e *errLookupAnswered) Error() string {
 // contactLocation finds the location of a contact by reading it from the
 // exchange's stage, through a cache.
 func (g *Gateway) contactLocation(x *exchange, contactID string) (string, error) {
-	cacheKey := x.stage + "/" + x.client() + "/" + contactID
-	if x.stage != config.StageSandbox {
-		cacheKey = x.stage + "/" + contactID
-	}
+	cacheKey := g.contactCacheKey(x, contactID)
 	if loc, ok := g.locCache.Get(cacheKey, g.now()); ok {
 		return loc, nil
 	}
@@ -319,4 +316,13 @@ func (g *Gateway) contactLocation(x *exchange, contactID string) (string, error)
 
 func (g *Gateway) validateRequest(x *exchange) error {
 	return g.validator.Request(x.r.Context(), x.r, x.op.Route, x.params, x.body)
+}
+
+// contactCacheKey names a contact in the location cache: per stage, and per
+// client in the sandbox, where every client has its own dataset.
+func (g *Gateway) contactCacheKey(x *exchange, contactID string) string {
+	if x.stage == config.StageSandbox {
+		return x.stage + "/" + x.client() + "/" + contactID
+	}
+	return x.stage + "/" + contactID
 }

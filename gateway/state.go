@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rankr/ghlgate/events"
 	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
 	"github.com/rankr/ghlgate/openapi"
 )
 
@@ -33,6 +35,15 @@ type exchange struct {
 
 	// testTraffic is true when the request is marked as test data.
 	testTraffic bool
+
+	// limit is the rate-limit decision, whose figures go on the answer.
+	limit *ratelimit.Decision
+	// intentID is the capture intent recorded before a mutation is
+	// forwarded, and intent what it records.
+	intentID string
+	intent   events.Intent
+	// replayed is true when the answer came from the idempotency store.
+	replayed bool
 
 	// Outcome, filled as the exchange goes.
 	decision       string

@@ -158,7 +158,7 @@ func (a *app) resetDataset(ctx context.Context, rf resetFlags, dataset string, o
 		if err != nil {
 			return err
 		}
-		reg, err := gateway.OpenMocks(ctx, cfg, db, spec, slog.New(slog.DiscardHandler), nil)
+		reg, err := gateway.OpenMocks(ctx, cfg, db, spec, slog.New(slog.DiscardHandler), nil, nil)
 		if err != nil {
 			return err
 		}

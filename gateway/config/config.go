@@ -20,6 +20,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rankr/ghlgate/gateway/credential"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
+	"github.com/rankr/ghlgate/gateway/resilience"
+	"github.com/rankr/ghlgate/webhooks"
 )
 
 // Stage names. Production is everything outside /staging and /sandbox.
@@ -70,9 +73,16 @@ type Config struct {
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 
-	// Extra keeps sections that other components decode themselves
-	// (ratelimit, events, webhooks), as raw YAML nodes.
-	Extra map[string]yaml.Node `yaml:",inline"`
+	// RateLimit holds the budgets (GHL's per-location 100 per 10 s and
+	// 200,000 a day by default; per client and global off until set).
+	RateLimit ratelimit.Config `yaml:"ratelimit"`
+	// Idempotency configures Idempotency-Key replays of POSTs.
+	Idempotency Idempotency `yaml:"idempotency"`
+	// Events configures mutation capture and delivery.
+	Events Events `yaml:"events"`
+	// Webhooks configures the inbound GHL webhook receiver and the mock's
+	// own GHL-style webhooks.
+	Webhooks webhooks.Config `yaml:"webhooks"`
 
 	// path is the file the config came from, for messages.
 	path string
@@ -94,8 +104,48 @@ type Upstream struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// HeaderTimeout bounds the wait for response headers. Default 15s.
 	HeaderTimeout time.Duration `yaml:"header_timeout"`
-	// Timeout bounds the whole exchange with GHL. Default 30s.
+	// Timeout bounds the whole exchange with GHL, retries included.
+	// Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Retry configures retries of safe requests and the circuit breaker:
+	// retries (2), base_backoff (100ms), max_backoff (2s),
+	// max_rate_limit_wait (10s), budget (5s), breaker {failures (5),
+	// open_for (30s), probes (1)}.
+	Retry resilience.Options `yaml:"retry"`
+}
+
+// Idempotency configures POST replays keyed by Idempotency-Key.
+type Idempotency struct {
+	// TTL is how long a first answer is kept for replay. Default 24h.
+	TTL time.Duration `yaml:"ttl"`
+}
+
+// Events configures the sync events.
+type Events struct {
+	// Redact lists fields blanked in stored events: JSON pointers
+	// (/contact/email) or bare names matched at any depth. Default none.
+	Redact []string `yaml:"redact"`
+	// EchoWindow is how long after a gateway change a GHL webhook reporting
+	// the same change is taken as its echo. Default 2m.
+	EchoWindow time.Duration `yaml:"echo_window"`
+	// ReconcileEvery settles intents left open by failed exchanges.
+	// Default 1m.
+	ReconcileEvery time.Duration `yaml:"reconcile_every"`
+	// Subscribers receive every event they ask for, signed per Standard
+	// Webhooks. Default none.
+	Subscribers []Subscriber `yaml:"subscribers"`
+}
+
+// Subscriber is one push destination.
+type Subscriber struct {
+	// Name identifies the subscriber in deliveries and dead letters.
+	Name string `yaml:"name"`
+	// URL receives POSTs.
+	URL string `yaml:"url"`
+	// SecretEnv names the variable holding the whsec_ secret.
+	SecretEnv string `yaml:"secret_env"`
+	// Types filters event types ("contact.*"); empty means all.
+	Types []string `yaml:"types"`
 }
 
 // Store selects SQLite (default) or PostgreSQL.
@@ -151,9 +201,13 @@ func Default() *Config {
 			HeaderTimeout:  15 * time.Second,
 			Timeout:        30 * time.Second,
 		},
-		Audit: Audit{FlushInterval: 200 * time.Millisecond},
-		Mock:  Mock{Staging: &t, Sandbox: &t},
-		Log:   Log{Level: "info", Format: "json"},
+		RateLimit:   ratelimit.DefaultConfig(),
+		Idempotency: Idempotency{TTL: 24 * time.Hour},
+		Events:      Events{EchoWindow: 2 * time.Minute, ReconcileEvery: time.Minute},
+		Webhooks:    webhooks.DefaultConfig(),
+		Audit:       Audit{FlushInterval: 200 * time.Millisecond},
+		Mock:        Mock{Staging: &t, Sandbox: &t},
+		Log:         Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -226,28 +280,6 @@ func (c *Config) AuditFile() string {
 	return c.Audit.File
 }
 
-// Section decodes an extra top-level section (for example "ratelimit")
-// into dst, rejecting unknown keys. A missing section leaves dst as is.
-func (c *Config) Section(name string, dst any) error {
-	node, ok := c.Extra[name]
-	if !ok {
-		return nil
-	}
-	raw, err := yaml.Marshal(&node)
-	if err != nil {
-		return fmt.Errorf("config section %s: %w", name, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config section %s (line %d): %w", name, node.Line, err)
-	}
-	return nil
-}
-
-// KnownSections are the top-level sections decoded by other components.
-var KnownSections = []string{"ratelimit", "events", "webhooks", "contract"}
-
 // Validate checks every field and returns all problems at once, joined. It
 // has no side effects.
 func (c *Config) Validate() error {
@@ -314,9 +346,28 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "%q is not json or text", c.Log.Format)
 	}
-	for name := range c.Extra {
-		if !slices.Contains(KnownSections, name) {
-			bad(name, "unknown top-level key (known: listen, data_dir, spec, overlays, response_validation, max_body_bytes, allow_unsecured, upstream, store, audit, mock, log, %s)", strings.Join(KnownSections, ", "))
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("ratelimit: %w", err))
+	}
+	if err := c.Webhooks.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("webhooks: %w", err))
+	}
+	if c.Idempotency.TTL <= 0 {
+		bad("idempotency.ttl", "must be positive, got %v", c.Idempotency.TTL)
+	}
+	if c.Events.EchoWindow < 0 || c.Events.ReconcileEvery <= 0 {
+		bad("events", "echo_window must not be negative and reconcile_every must be positive")
+	}
+	for i, sub := range c.Events.Subscribers {
+		field := fmt.Sprintf("events.subscribers[%d]", i)
+		if sub.Name == "" {
+			bad(field+".name", "is required")
+		}
+		if u, err := url.Parse(sub.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(field+".url", "%q is not an http(s) URL", sub.URL)
+		}
+		if sub.SecretEnv == "" {
+			bad(field+".secret_env", "is required: name the variable holding the whsec_ secret")
 		}
 	}
 	if len(errs) == 0 {

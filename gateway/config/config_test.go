@@ -33,7 +33,7 @@ func TestDefaultsValidate(t *testing.T) {
 }
 
 func TestLoadFileThenEnv(t *testing.T) {
-	p := write(t, "listen: 127.0.0.1:9999\nresponse_validation: enforce\nupstream:\n  timeout: 3s\nratelimit:\n  redis_url: redis://x\n")
+	p := write(t, "listen: 127.0.0.1:9999\nresponse_validation: enforce\nupstream:\n  timeout: 3s\nratelimit:\n  redis_url: redis://127.0.0.1:6379/0\n")
 	env := map[string]string{"GHLGATE_LISTEN": "127.0.0.1:7777"}
 	c, err := Load(p, func(k string) string { return env[k] })
 	if err != nil {
@@ -45,11 +45,11 @@ func TestLoadFileThenEnv(t *testing.T) {
 	if c.ResponseValidation != ValidationEnforce || c.Upstream.Timeout.String() != "3s" {
 		t.Errorf("file values = %s %v; want enforce 3s", c.ResponseValidation, c.Upstream.Timeout)
 	}
-	var rl struct {
-		RedisURL string `yaml:"redis_url"`
+	if c.RateLimit.RedisURL != "redis://127.0.0.1:6379/0" {
+		t.Errorf("ratelimit.redis_url = %q; want the file's", c.RateLimit.RedisURL)
 	}
-	if err := c.Section("ratelimit", &rl); err != nil || rl.RedisURL != "redis://x" {
-		t.Errorf("Section(ratelimit) = %q, %v; want redis://x, nil", rl.RedisURL, err)
+	if c.RateLimit.Default.Location == nil || c.RateLimit.Default.Location.Max != 100 {
+		t.Errorf("ratelimit default location budget = %+v; want GHL's 100 kept beside the file's redis_url", c.RateLimit.Default.Location)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v; want nil", err)
@@ -73,7 +73,8 @@ upstream:
   timeout: -1s
 log:
   level: loud
-mystery: 1
+ratelimit:
+  on_redis_error: shrug
 `)
 	c, err := Load(p, func(string) string { return "" })
 	if err != nil {
@@ -83,9 +84,16 @@ mystery: 1
 	if err == nil {
 		t.Fatal("Validate() = nil; want every problem")
 	}
-	for _, want := range []string{"listen", "response_validation", "max_body_bytes", "upstream.base_url", "upstream.timeout", "log.level", "mystery", p} {
+	for _, want := range []string{"listen", "response_validation", "max_body_bytes", "upstream.base_url", "upstream.timeout", "log.level", "ratelimit", p} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() error does not name %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestUnknownTopLevelKey(t *testing.T) {
+	p := write(t, "mystery: 1\n")
+	if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "mystery") {
+		t.Fatalf("Load(unknown key) = %v; want an error naming mystery", err)
 	}
 }

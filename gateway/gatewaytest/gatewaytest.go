@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/rankr/ghlgate/gateway"
 	"github.com/rankr/ghlgate/gateway/auth"
@@ -25,6 +26,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// Env is the environment the gateway reads (credentials).
 	Env map[string]string
+	// Now is the gateway's clock; default time.Now.
+	Now func() time.Time
 }
 
 // Env is a running gateway.
@@ -54,6 +57,7 @@ func Start(t testing.TB, opts Options) *Env {
 	s, err := gateway.Open(context.Background(), cfg, gateway.OpenOptions{
 		Getenv:   func(k string) string { return env[k] },
 		Upstream: opts.Transport,
+		Now:      opts.Now,
 	})
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)

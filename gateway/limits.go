@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/rankr/ghlgate/gateway/problem"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
+)
+
+// rateHeaders are GHL's rate-limit headers: on the way back to the client the
+// gateway's own figures replace GHL's (they describe the tightest budget that
+// applies, which GHL's alone do not).
+var rateHeaders = []string{
+	ratelimit.HeaderMax, ratelimit.HeaderRemaining, ratelimit.HeaderInterval,
+	ratelimit.HeaderLimitDaily, ratelimit.HeaderDailyRemaining, "RateLimit", "RateLimit-Policy",
+}
+
+// laneHeader lets a client put a request in a lane. Only a client whose key
+// names no lane may use it, and only for a lane with no reserve: a client may
+// lower its priority, never claim a reserved share.
+const laneHeader = "X-Ghlgate-Lane"
+
+func (g *Gateway) rateLimit(x *exchange) error {
+	if g.limiter == nil {
+		return nil
+	}
+	req := ratelimit.Request{Stage: x.stage, Client: x.client(), Location: g.budgetLocation(x), Lane: g.lane(x), Now: g.now()}
+	var (
+		d   ratelimit.Decision
+		err error
+	)
+	if wait, ok := ratelimit.PreferWait(x.r.Header); ok {
+		d, err = g.limiter.Wait(x.r.Context(), req, wait)
+	} else {
+		d, err = g.limiter.Decide(x.r.Context(), req)
+	}
+	if err != nil {
+		if errors.Is(err, ratelimit.ErrBackendUnavailable) {
+			return problem.Wrap(http.StatusServiceUnavailable, problem.ReasonDependencyDown,
+				"the shared rate-limit store (Redis) is unavailable and ratelimit.on_redis_error is fail_closed; retry later", err)
+		}
+		return err
+	}
+	// The headers go on the answer: GHL's (inspect) or a refusal (respond).
+	x.limit = &d
+	if !d.Allowed {
+		detail := fmt.Sprintf("the %s budget is spent; retry after %d s", d.Limit, d.RetryAfterSeconds())
+		if d.Limit == ratelimit.LimitWaitQueue {
+			detail = "too many requests are already waiting (Prefer: wait); retry later"
+		}
+		if d.RetryAfter < 0 {
+			detail = fmt.Sprintf("the request exceeds the %s budget on its own", d.Limit)
+		}
+		e := problem.New(http.StatusTooManyRequests, problem.ReasonRateLimited, detail)
+		e.Extra = map[string]any{"limit": d.Limit}
+		return e
+	}
+	return nil
+}
+
+// budgetLocation is the GHL location a request spends. Requests addressed by
+// a contact id carry none; the location is then the one the gateway has
+// learnt for that contact, or the key's only location, or a shared bucket
+// for the credential (GHL counts per location, so an unknown location is
+// counted apart rather than not at all).
+func (g *Gateway) budgetLocation(x *exchange) string {
+	if x.location != "" {
+		return x.location
+	}
+	if id := x.params["contactId"]; id != "" {
+		if loc, ok := g.locCache.Get(g.contactCacheKey(x, id), g.now()); ok {
+			return loc
+		}
+	}
+	if x.key != nil && len(x.key.Locations) == 1 {
+		return x.key.Locations[0]
+	}
+	return "_credential"
+}
+
+func (g *Gateway) lane(x *exchange) string {
+	if x.key != nil && x.key.Lane != "" {
+		return x.key.Lane
+	}
+	want := strings.TrimSpace(x.r.Header.Get(laneHeader))
+	if want == "" {
+		return ""
+	}
+	if l, ok := g.cfg.RateLimit.Lanes[want]; ok && l.Reserve == 0 {
+		return want
+	}
+	return ""
+}
+
+// setRateHeaders replaces an upstream answer's rate-limit headers with the
+// gateway's decision.
+func setRateHeaders(x *exchange, h http.Header) {
+	if x.limit == nil {
+		return
+	}
+	for _, k := range rateHeaders {
+		h.Del(k)
+	}
+	x.limit.Headers(h)
+}
