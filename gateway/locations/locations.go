@@ -54,6 +54,15 @@ var envelopeKeys = []string{"contact", "task", "note", "event", "appointment"}
 // ({"contact": {...}} and the like, or a bare object), and whether one was
 // found.
 func FromResponse(body []byte) (string, bool) {
+	if loc, found, sure := fromResponseFast(body); sure {
+		return loc, found
+	}
+	return fromResponseDecode(body)
+}
+
+// fromResponseDecode is FromResponse with encoding/json: the reference the
+// fast path agrees with, and its fallback.
+func fromResponseDecode(body []byte) (string, bool) {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(body, &top) != nil {
 		return "", false
