@@ -193,7 +193,7 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	} else if rep != (events.ReconcileReport{}) {
 		log.Info("reconciled open intents", "reconciled", rep.Reconciled, "not_applied", rep.NotApplied, "unknown", rep.Unknown, "failed", rep.Failed)
 	}
-	subs, err := subscribers(cfg, opts.Getenv)
+	subs, err := Subscribers(cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +306,9 @@ func idempotencyStore(cfg *config.Config) (idempotency.Store, error) {
 	return idempotency.NewRedis(redis.NewClient(o), "ghlgate:idem:"), nil
 }
 
-func subscribers(cfg *config.Config, getenv func(string) string) ([]events.Subscriber, error) {
+// Subscribers builds the configured push subscribers, reading their
+// secrets from the environment.
+func Subscribers(cfg *config.Config, getenv func(string) string) ([]events.Subscriber, error) {
 	var out []events.Subscriber
 	for _, sub := range cfg.Events.Subscribers {
 		raw := getenv(sub.SecretEnv)
