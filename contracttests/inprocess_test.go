@@ -2,27 +2,21 @@ package contracttests
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/rankr/ghlgate/fixtures/seed"
-	"github.com/rankr/ghlgate/mocks"
+	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/credential"
+	"github.com/rankr/ghlgate/gateway/gatewaytest"
+	"github.com/rankr/ghlgate/gateway/ratelimit"
 	"github.com/rankr/ghlgate/openapi"
 )
-
-// gatewayOnly is why scenarios tagged "gateway" are skipped in process: the
-// harness below serves the mock without the gateway's authentication,
-// scopes, stage rules and rate limits, so those scenarios cannot pass or
-// fail honestly here. They run when -target points at a real gateway.
-const gatewayOnly = "needs the real gateway (keys, scopes, locations, stage rules, rate limits); the in-process harness serves the mock without them until gatewaytest.Start is wired in"
 
 // sharedSpecDir is the reference data folder, relative to this package.
 var sharedSpecDir = filepath.Join("..", "..", "shared", "ghl")
@@ -50,72 +44,66 @@ func testSpec(t testing.TB) *openapi.Spec {
 	return s
 }
 
-// inProcess is the mock served in process: /staging/<GHL path> is the
-// shared staging dataset, /sandbox/<client>/<GHL path> one dataset per
-// client, and /_gateway/test-contacts/<stage> the admin endpoint the real
-// gateway will expose.
-type inProcess struct {
-	URL string // server root
-	reg *mocks.Registry
-	n   atomic.Int64
+// suiteRateLimits are the budgets of the gateway the suite runs against in
+// process. GHL's per-location budget is turned off: it is keyed by stage
+// and location (every sandbox shares it), calibrated from the mock's
+// GHL-style headers to 100 per 10 s, and the library alone sends a few
+// hundred requests to the dental location within a second. Each client
+// gets a budget instead, small enough on sandbox for gateway-rate-limited
+// (a client of its own) to reach quickly. make contract's configuration
+// does the same on staging.
+func suiteRateLimits(c *config.Config) {
+	c.RateLimit.Default.Location = nil
+	c.RateLimit.Stages = map[string]ratelimit.StageLimits{
+		config.StageStaging: {Client: &ratelimit.Rule{Max: 600, Interval: 10 * time.Second}},
+		config.StageSandbox: {Client: &ratelimit.Rule{Max: 150, Interval: 10 * time.Second}},
+	}
 }
 
-func startInProcess(t testing.TB) *inProcess {
+// inProcess is the real gateway (gatewaytest.Start: SQLite in a temp dir,
+// seeded staging, per-client sandboxes) with the library's keys, and a
+// production upstream that counts what reaches it.
+type inProcess struct {
+	env  *gatewaytest.Env
+	keys *SuiteKeys
+	// production counts the requests that reached production GHL.
+	production atomic.Int64
+}
+
+func startInProcess(t testing.TB) *inProcess { return startInProcessWith(t, suiteRateLimits) }
+
+func startInProcessWith(t testing.TB, configure func(*config.Config)) *inProcess {
 	t.Helper()
-	sd, err := mocks.DefaultSeed()
-	if err != nil {
-		t.Fatalf("load seed: %v", err)
-	}
-	recs, err := SeedRecords(seed.FS)
-	if err != nil {
-		t.Fatalf("read seed: %v", err)
-	}
-	ip := &inProcess{reg: mocks.NewRegistry(mocks.RegistryOptions{Seed: sd})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_gateway/test-contacts/{stage}", func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("stage") != "staging" {
-			http.NotFound(w, r)
-			return
-		}
-		ids := map[string]string{}
-		for _, rec := range recs {
-			if id, ok := ip.reg.Staging().LookupTestContact(rec.TestContactID); ok {
-				ids[rec.TestContactID] = id
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(ids)
+	ip := &inProcess{}
+	// Production is given a credential and an upstream of its own, so that
+	// a request that leaked past the gateway's rules would arrive here
+	// rather than fail for want of a credential.
+	ghl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ip.production.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	t.Cleanup(ghl.Close)
+	ip.env = gatewaytest.Start(t, gatewaytest.Options{
+		Configure: configure, Upstream: ghl.URL,
+		Env: map[string]string{credential.DefaultTokenEnv: "pit-contract-suite"},
 	})
-	mux.Handle("/staging/", strip("/staging", mocks.Standalone(ip.reg.Staging())))
-	mux.HandleFunc("/sandbox/{client}/", func(w http.ResponseWriter, r *http.Request) {
-		client := r.PathValue("client")
-		strip("/sandbox/"+client, mocks.Standalone(ip.reg.Sandbox(client))).ServeHTTP(w, r)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	ip.URL = srv.URL
+	keys, err := MakeSuiteKeys(context.Background(), ip.env.Server.Keys, "suite-")
+	if err != nil {
+		t.Fatalf("suite keys: %v", err)
+	}
+	ip.keys = keys
 	return ip
 }
 
-// strip removes a stage prefix and tells the mock where it is mounted, as
-// the gateway does.
-func strip(prefix string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
-		r2.URL.RawPath = ""
-		r2.Header.Set("X-Forwarded-Prefix", prefix)
-		h.ServeHTTP(w, r2)
-	})
+// staging is the shared staging stage, run with the writer key.
+func (ip *inProcess) staging() string { return ip.env.URL + "/staging" }
+
+// isolated gives every scenario its own sandbox client.
+func (ip *inProcess) isolated() *KeyProvisioner {
+	return &KeyProvisioner{Keys: ip.env.Server.Keys, BaseURL: ip.env.URL + "/sandbox", Prefix: "scenario-"}
 }
 
-// Provision gives each scenario its own sandbox client.
-func (ip *inProcess) Provision(_ context.Context, scenario string) (Target, error) {
-	client := fmt.Sprintf("c%d-%s", ip.n.Add(1), scenario)
-	return Target{BaseURL: ip.URL + "/sandbox/" + client, Key: "ghlgw_test_" + client}, nil
-}
-
-// resolver resolves test contacts straight from the staging mock.
-func (ip *inProcess) resolver() TestContactResolver {
-	return FuncResolver(ip.reg.Staging().LookupTestContact)
+// options runs the library on the shared staging with the suite's keys.
+func (ip *inProcess) options(t testing.TB) Options {
+	return Options{Target: ip.staging(), Key: ip.keys.Writer, Vars: ip.keys.Vars, Spec: testSpec(t)}
 }

@@ -6,28 +6,22 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/rankr/ghlgate/mocks"
 )
 
-// recordFlow drives a create → read → update → read → delete flow through
-// a Recorder in front of a fresh mock and returns the recorded fixture.
-func recordFlow(t *testing.T) *RecordedFile {
+// recordFlow drives a create → read → update → read → delete flow
+// through a recording proxy in front of the real gateway's staging and
+// returns the recorded fixture.
+func recordFlow(t *testing.T, ip *inProcess) *RecordedFile {
 	t.Helper()
-	sd, err := mocks.DefaultSeed()
+	rec, err := NewRecordingProxy(ip.staging(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mocks.New(mocks.Options{Seed: sd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := NewRecorder(strip("/staging", mocks.Standalone(m)), "/staging", 0)
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	send := func(method, path, body string) {
-		req, _ := http.NewRequest(method, srv.URL+"/staging"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer ghlgw_secret_key")
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ip.keys.Writer)
 		req.Header.Set("Version", DefaultVersion)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -57,12 +51,13 @@ func recordFlow(t *testing.T) *RecordedFile {
 }
 
 func TestRecordMakesAReplayableStableFixture(t *testing.T) {
-	a, b := recordFlow(t), recordFlow(t)
+	ip := startInProcess(t)
+	a, b := recordFlow(t, ip), recordFlow(t, ip)
 	if a.Name != b.Name {
 		t.Errorf("re-recording named the file %s, then %s; want the same name\n%s\n---\n%s", a.Name, b.Name, a.Data, b.Data)
 	}
 	text := string(a.Data)
-	for _, leak := range []string{"ghlgw_secret_key", "rita.real@example.org", "Authorization", "Rita"} {
+	for _, leak := range []string{ip.keys.Writer, "rita.real@example.org", "Authorization", "Rita"} {
 		if strings.Contains(text, leak) {
 			t.Errorf("recorded fixture contains %q:\n%s", leak, text)
 		}
@@ -76,9 +71,8 @@ func TestRecordMakesAReplayableStableFixture(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("recorded fixture does not parse: %v\n%s", errs, text)
 	}
-	ip := startInProcess(t)
 	rep, err := Run(context.Background(), Options{
-		Target: ip.URL + "/staging", Key: "k", Scenarios: []*Scenario{sc}, Spec: testSpec(t), Resolver: MapResolver{},
+		Target: ip.staging(), Key: ip.keys.Writer, Scenarios: []*Scenario{sc}, Spec: testSpec(t), Resolver: MapResolver{},
 	})
 	if err != nil {
 		t.Fatal(err)

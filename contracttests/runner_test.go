@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/theory/jsonpath"
+
+	"github.com/rankr/ghlgate/mocks"
 )
 
 // stepClock is an injected clock that moves 1ms per reading, so durations
@@ -387,19 +389,23 @@ func parseTestPath(s string) (*jsonpath.Path, error) { return jsonpath.Parse(s) 
 
 func TestHTTPResolver(t *testing.T) {
 	ip := startInProcess(t)
-	want, ok := ip.reg.Staging().LookupTestContact("alice-smith")
+	want, ok := ip.env.Server.Mocks.Staging().LookupTestContact("alice-smith")
 	if !ok {
 		t.Fatal("seed has no alice-smith")
 	}
+	// A server without the gateway's admin endpoint: the mock alone.
+	bare := httptest.NewServer(mocks.Standalone(ip.env.Server.Mocks.Sandbox("resolver-client")))
+	t.Cleanup(bare.Close)
 	tests := []struct {
-		name, target string
+		name, target, key string
 	}{
-		{"admin endpoint", ip.URL + "/staging"},
-		{"list fallback", ip.URL + "/sandbox/resolver-client"}, // the harness has no admin endpoint for sandboxes
+		{"admin endpoint, staging", ip.staging(), ip.keys.Writer},
+		{"admin endpoint, the key's own sandbox", ip.env.URL + "/sandbox", ip.keys.Vars["readonlyKey"]},
+		{"list fallback", bare.URL, "any-token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewHTTPResolver(http.DefaultClient, tc.target, "k", nil)
+			r := NewHTTPResolver(http.DefaultClient, tc.target, tc.key, nil)
 			got, err := r.Resolve(context.Background(), "alice-smith")
 			if err != nil || got != want {
 				t.Errorf("Resolve(alice-smith) = %q, %v; want %q", got, err, want)
