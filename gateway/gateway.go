@@ -88,6 +88,7 @@ type Gateway struct {
 	// lookups carries location look-ups per stage.
 	prodLookup http.RoundTripper
 
+	upstream http.RoundTripper
 	limiter  *ratelimit.Limiter
 	breakers *resilience.Transport
 	idem     *idempotency.Service
@@ -125,7 +126,7 @@ func New(d Deps) (*Gateway, error) {
 		cfg: d.Config, spec: d.Spec, db: d.DB, keys: d.Keys, trail: d.Audit, cred: d.Credential,
 		mocks: d.Mocks, log: d.Logger, now: d.Now, validator: validate.New(),
 		locCache: locations.NewCache(10*time.Minute, 100_000), metrics: newMetrics(),
-		limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
+		upstream: d.Upstream, limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
 		events: d.Events, webhooks: d.Webhooks,
 	}
 	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
@@ -168,6 +169,7 @@ func (g *Gateway) routes() *gin.Engine {
 	e.GET("/readyz", g.readyz)
 	e.GET("/_gateway/metrics", g.serveMetrics)
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
+	e.POST("/_gateway/staging/clone", g.adminOnly(g.serveClone))
 	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
 	if g.events != nil {
 		// The event feed has its own scope: holding contacts.readonly does

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,6 +123,43 @@ func (a *app) stagingCmd() *cobra.Command {
 	return cmd
 }
 
+// callRunning sends an admin request to a running gateway. answered is
+// false when no gateway answers at the address, so the caller can act on
+// the store itself.
+func (a *app) callRunning(ctx context.Context, cfg *config.Config, rf resetFlags, path string, body []byte) (answered bool, out []byte, err error) {
+	base := rf.url
+	if base == "" {
+		base = "http://" + cfg.Listen
+	}
+	key := rf.key
+	if key == "" {
+		key = os.Getenv("GHLGATE_ADMIN_KEY")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return false, nil, nil
+		}
+		return true, nil, err
+	}
+	defer resp.Body.Close()
+	out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		var p struct{ Detail, Title string }
+		json.Unmarshal(out, &p) //nolint:errcheck
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			hint = "; pass --key with a key holding scope gateway.admin (ghlgate keys create --name ops --scopes gateway.admin)"
+		}
+		return true, out, fmt.Errorf("the gateway at %s refused (%d %s: %s)%s", base, resp.StatusCode, p.Title, p.Detail, hint)
+	}
+	return true, out, nil
+}
+
 // resetDataset resets through a running gateway's admin endpoint when one
 // answers, so its memory and the store agree; otherwise it resets the
 // dataset in the store directly, for the next start.
@@ -130,29 +168,13 @@ func (a *app) resetDataset(ctx context.Context, rf resetFlags, dataset string, o
 	if err != nil {
 		return err
 	}
-	url := rf.url
-	if url == "" {
-		url = "http://" + cfg.Listen
-	}
-	key := rf.key
-	if key == "" {
-		key = os.Getenv("GHLGATE_ADMIN_KEY")
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(url, "/")+"/_gateway/mock/"+dataset+"/reset", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err == nil {
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		if resp.StatusCode != http.StatusOK {
-			var p struct{ Detail, Title string }
-			json.Unmarshal(body, &p) //nolint:errcheck
-			return fmt.Errorf("the gateway at %s refused the reset (%d %s %s); pass --key with a key holding scope gateway.admin (ghlgate keys create --name ops --scopes gateway.admin)", url, resp.StatusCode, p.Title, p.Detail)
+	answered, _, err := a.callRunning(ctx, cfg, rf, "/_gateway/mock/"+dataset+"/reset", nil)
+	if answered {
+		if err == nil {
+			fmt.Fprintf(a.stderr, "reset %s on the running gateway\n", dataset)
 		}
-		fmt.Fprintf(a.stderr, "reset %s on the running gateway at %s\n", dataset, url)
-		return nil
+		return err
 	}
-	// No gateway answers: reset in the store.
 	return a.withStore(ctx, func(db *store.DB, cfg *config.Config) error {
 		spec, err := gateway.LoadSpec(ctx, cfg)
 		if err != nil {
@@ -165,18 +187,57 @@ func (a *app) resetDataset(ctx context.Context, rf resetFlags, dataset string, o
 		if err := offline(reg); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "reset %s in the store at %s (no gateway answered at %s)\n", dataset, db.Location, url)
+		fmt.Fprintf(a.stderr, "reset %s in the store at %s (no gateway answered at %s)\n", dataset, db.Location, cfg.Listen)
 		return nil
 	})
 }
 
 func (a *app) cloneCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "clone --location ID [--limit N] [--mask-pii]",
-		Short:  "Copy contacts with their tasks and notes from production into staging, as test data",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("staging clone is not available in this build")
+	var (
+		req gateway.CloneRequest
+		rf  resetFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "clone --location ID [--limit N] [--mask-pii]",
+		Short: "Copy contacts with their tasks and notes from production into staging, as test data",
+		Long: `Copies contacts of one production location, with their tasks and notes, into the
+staging dataset, every record marked testFlag: true. It uses ghlgate's own GHL credential and
+stays inside the location's rate limits. --mask-pii replaces names, emails, phones and addresses
+deterministically (keyed by $GHLGATE_MASK_SALT, or a salt kept in the data directory), so that
+records that shared an email still share the masked one. It runs inside a running gateway when
+one answers (so the served staging changes), otherwise on the store directly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if req.Location == "" {
+				return &exitError{code: 2, err: errors.New("--location is required: the production GHL locationId to copy")}
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			body, _ := json.Marshal(req)
+			answered, out, err := a.callRunning(cmd.Context(), cfg, rf, "/_gateway/staging/clone", body)
+			if answered {
+				if err == nil {
+					fmt.Fprintln(a.stdout, string(out))
+				}
+				return err
+			}
+			s, err := gateway.Open(cmd.Context(), cfg, gateway.OpenOptions{Logger: newLogger(cfg, a.stderr), Getenv: os.Getenv})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rep, err := s.CloneStaging(cmd.Context(), req, a.stderr)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(a.stdout).Encode(rep)
 		},
 	}
+	cmd.Flags().StringVar(&req.Location, "location", "", "production GHL locationId to copy")
+	cmd.Flags().IntVar(&req.Limit, "limit", 0, "copy at most this many contacts (default: all)")
+	cmd.Flags().BoolVar(&req.MaskPII, "mask-pii", false, "replace names, emails, phones and addresses deterministically")
+	rf.add(cmd)
+	return cmd
 }
