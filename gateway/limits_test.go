@@ -202,3 +202,5 @@ func TestWebhookSignatureRequired(t *testing.T) {
 		t.Errorf("webhook audit = %+v; want one denial", recs)
 	}
 }
+
+func eventsQuery() events.Query { return events.Query{Limit: 100} }

@@ -55,8 +55,10 @@ type Server struct {
 	emMu      sync.Mutex
 	emitters  map[string]*webhooks.Emitter
 
-	stop   context.CancelFunc
-	closed chan struct{}
+	stop      context.CancelFunc
+	closed    chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // LoadSpec loads the configured spec (or the embedded one) with its overlays.
@@ -284,6 +286,11 @@ func (s *Server) background(ctx context.Context, cfg *config.Config, now func() 
 // Close stops the background work, flushes the audit trail and closes the
 // store.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	s.stop()
 	<-s.closed
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

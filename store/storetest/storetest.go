@@ -14,6 +14,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
 
 	"github.com/rankr/ghlgate/store"
 )
@@ -39,34 +40,11 @@ func OpenTestSQLite(t testing.TB) *store.DB {
 // else starts one with testcontainers-go where Docker runs, else skips.
 func OpenTestPostgres(t testing.TB) *store.DB {
 	t.Helper()
-	base := os.Getenv(PostgresURLEnv)
-	if base == "" {
-		base = postgresFromContainer(t)
-	}
-	ctx := context.Background()
-	admin, err := store.Open(ctx, store.Options{PostgresURL: base})
+	db, err := store.Open(context.Background(), store.Options{PostgresURL: PostgresURL(t)})
 	if err != nil {
-		t.Fatalf("connect to %s: %v", PostgresURLEnv, err)
+		t.Fatalf("open postgres test schema: %v", err)
 	}
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	sep := "?"
-	if containsQuery(base) {
-		sep = "&"
-	}
-	db, err := store.Open(ctx, store.Options{PostgresURL: base + sep + "search_path=" + schema})
-	if err != nil {
-		admin.Close()
-		t.Fatalf("open postgres schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
-		admin.Close()
-	})
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -109,4 +87,60 @@ func dockerAvailable() (ok bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	return p.Health(ctx) == nil
+}
+
+// PostgresURL returns the URL of a fresh, empty schema on the test server
+// (dropped when the test ends), for code that opens its own store from a
+// URL, as the gateway does from store.postgres_url.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		base = postgresFromContainer(t)
+	}
+	ctx := context.Background()
+	admin, err := store.Open(ctx, store.Options{PostgresURL: base})
+	if err != nil {
+		t.Fatalf("connect to %s: %v", PostgresURLEnv, err)
+	}
+	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
+		admin.Close()
+	})
+	sep := "?"
+	if containsQuery(base) {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// RedisURLEnv names the variable that points tests at a Redis server.
+const RedisURLEnv = "GHLGATE_TEST_REDIS_URL"
+
+// RedisURL returns the test Redis server's URL from $GHLGATE_TEST_REDIS_URL,
+// else one started with testcontainers-go where Docker runs, else skips.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv(RedisURLEnv); u != "" {
+		return u
+	}
+	if !dockerAvailable() {
+		t.Skipf("no Redis: set %s (for example redis://127.0.0.1:6379/0) or run Docker for testcontainers-go", RedisURLEnv)
+	}
+	ctx := context.Background()
+	c, err := tcredis.Run(ctx, "redis:7-alpine")
+	if err != nil {
+		t.Skipf("no Redis: testcontainers-go could not start one (%v); set %s", err, RedisURLEnv)
+	}
+	t.Cleanup(func() { testcontainers.TerminateContainer(c) }) //nolint:errcheck
+	u, err := c.ConnectionString(ctx)
+	if err != nil {
+		t.Fatalf("redis container address: %v", err)
+	}
+	return u
 }

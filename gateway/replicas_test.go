@@ -1,0 +1,120 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rankr/ghlgate/gateway/audit"
+	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/gatewaytest"
+	"github.com/rankr/ghlgate/store/storetest"
+)
+
+// Three gateways (separate processes' worth of state: own limiter, own
+// Redis client, own store) share one location budget through Redis: 300
+// requests for one location inside one window, exactly 100 pass.
+func TestThreeGatewaysShareOneRedisBudget(t *testing.T) {
+	redisURL := storetest.RedisURL(t)
+	ghl := newFakeGHL(t)
+	prefix := fmt.Sprintf("ghlgate-test-%d:", time.Now().UnixNano())
+	var gws []*harness
+	var keys []string
+	for i := range 3 {
+		env := gatewaytest.Start(t, gatewaytest.Options{
+			Upstream: ghl.URL,
+			Env:      map[string]string{"GHL_PRIVATE_INTEGRATION_TOKEN": "pit"},
+			Configure: func(c *config.Config) {
+				c.RateLimit.RedisURL = redisURL
+				c.RateLimit.KeyPrefix = prefix
+			},
+		})
+		h := &harness{Env: env, ghl: ghl}
+		gws = append(gws, h)
+		keys = append(keys, h.Key(t, auth.CreateRequest{Name: fmt.Sprintf("client-%d", i), Scopes: []string{"contacts.readonly"}}))
+	}
+	var ok, limited, other atomic.Int64
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := gws[i%3]
+			req, _ := http.NewRequest("GET", h.URL+"/contacts/?locationId=shared-loc", nil)
+			req.Header.Set("Authorization", "Bearer "+keys[i%3])
+			resp, err := client.Do(req)
+			if err != nil {
+				other.Add(1)
+				return
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				limited.Add(1)
+			default:
+				other.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 100 || limited.Load() != 200 || other.Load() != 0 {
+		t.Errorf("300 requests over 3 gateways = %d ok, %d limited, %d other; want exactly 100, 200, 0", ok.Load(), limited.Load(), other.Load())
+	}
+	if got := ghl.calls.Load(); got != 100 {
+		t.Errorf("GHL saw %d requests; want 100", got)
+	}
+}
+
+// Staging lives in the data store: a restarted gateway serves what was
+// created before.
+func TestStagingSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	configure := func(c *config.Config) { c.DataDir = dir }
+	first := gatewaytest.Start(t, gatewaytest.Options{Configure: configure})
+	key := first.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly", "contacts.write"}, Stages: []string{"staging"}})
+	h := &harness{Env: first}
+	r := h.do(t, "POST", "/staging/contacts/", key, `{"locationId":"ve9EPM428h8vShlRW1KT","firstName":"Persist","email":"persist@example.com"}`)
+	if r.status != 201 {
+		t.Fatalf("create = %d %s", r.status, r.raw)
+	}
+	id := r.body["contact"].(map[string]any)["id"].(string)
+	first.HTTP.Close()
+	if err := first.Server.Close(); err != nil {
+		t.Fatalf("close first gateway: %v", err)
+	}
+	second := gatewaytest.Start(t, gatewaytest.Options{Configure: configure})
+	h2 := &harness{Env: second}
+	if r := h2.do(t, "GET", "/staging/contacts/"+id, key, ""); r.status != 200 {
+		t.Errorf("after restart = %d %s; want the contact created before", r.status, r.raw)
+	}
+}
+
+// The whole pipeline on PostgreSQL: keys, audit, the staging snapshot and
+// the sync events all live there.
+func TestPostgresStore(t *testing.T) {
+	pg := storetest.PostgresURL(t)
+	env := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) { c.Store.PostgresURL = pg }})
+	h := &harness{Env: env}
+	key := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly", "contacts.write"}, Stages: []string{"staging"}})
+	r := h.do(t, "POST", "/staging/contacts/", key, `{"locationId":"ve9EPM428h8vShlRW1KT","firstName":"Pg","email":"pg@example.com"}`)
+	if r.status != 201 {
+		t.Fatalf("create on postgres = %d %s", r.status, r.raw)
+	}
+	h.Flush(t)
+	recs, err := audit.Search(context.Background(), env.Server.DB, audit.Query{Client: "qa"})
+	if err != nil || len(recs) != 1 {
+		t.Errorf("audit on postgres = %d records, %v; want 1", len(recs), err)
+	}
+	evs, err := env.Server.Events.List(context.Background(), eventsQuery())
+	if err != nil || len(evs) == 0 {
+		t.Errorf("events on postgres = %d, %v; want the create", len(evs), err)
+	}
+}
