@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/audit"
 	"github.com/rankr/ghlgate/gateway/problem"
 )
 
@@ -22,22 +22,40 @@ const EventsScope = "events.read"
 // adminOnly lets through keys holding AdminScope.
 func (g *Gateway) adminOnly(h gin.HandlerFunc) gin.HandlerFunc { return g.requireScope(AdminScope, h) }
 
-// requireScope lets through keys holding scope (on any stage).
+// requireScope lets through keys holding scope (on any stage). Every
+// decision it makes is audited like an API request's, under the stage
+// "gateway".
 func (g *Gateway) requireScope(scope string, h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+		start := g.now()
 		id := c.GetString(ctxRequestID)
+		rec := audit.Record{Time: start, RequestID: id, Stage: "gateway", OperationID: "gateway:" + c.FullPath(),
+			Method: c.Request.Method, Route: c.FullPath(), Path: c.Request.URL.Path, ScopesRequired: []string{scope},
+			RemoteAddr: c.Request.RemoteAddr}
+		defer func() {
+			rec.LatencyMS = float64(g.now().Sub(start).Microseconds()) / 1000
+			g.trail.Record(rec)
+		}()
+		k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+		if k != nil {
+			rec.Client = k.Name
+		}
 		if err != nil {
-			problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
+			p := authProblem(err)
+			rec.Decision, rec.Reason, rec.Status = audit.Deny, p.Reason, p.Status
+			problem.Write(c.Writer, p, c.Request.URL.Path, id)
 			return
 		}
+		rec.ScopesHeld = k.Scopes
 		if !slices.Contains(k.ScopesFor("production"), scope) && !slices.Contains(k.Scopes, scope) {
-			problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonScopeMissing,
-				"this endpoint needs scope "+scope+"; client "+k.Name+" does not hold it"), c.Request.URL.Path, id)
+			p := problem.New(http.StatusForbidden, problem.ReasonScopeMissing,
+				"this endpoint needs scope "+scope+"; client "+k.Name+" does not hold it")
+			rec.Decision, rec.Reason, rec.Status = audit.Deny, p.Reason, p.Status
+			problem.Write(c.Writer, p, c.Request.URL.Path, id)
 			return
 		}
-		c.Set("key", k)
 		h(c)
+		rec.Decision, rec.Reason, rec.Status = audit.Allow, problem.ReasonAllowed, c.Writer.Status()
 	}
 }
 
@@ -79,4 +97,3 @@ func (g *Gateway) serveTestContacts(c *gin.Context) {
 	c.JSON(http.StatusOK, m.TestContacts())
 }
 
-var _ = auth.Prefix

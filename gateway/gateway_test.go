@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -400,4 +402,34 @@ func TestLocationResolvedBeforeChange(t *testing.T) {
 
 func searchAudit(h *harness, op string) ([]audit.Record, error) {
 	return audit.Search(context.Background(), h.Server.DB, audit.Query{Operation: op})
+}
+
+// A header value carrying a carriage return or a NUL is refused by net/http
+// itself (a plain 400, before any handler runs), and a folded header line
+// arrives unfolded: either way nothing with a line break reaches GHL.
+func TestHeaderWithLineBreakNeverForwarded(t *testing.T) {
+	h := start(t, nil)
+	key := h.Key(t, auth.CreateRequest{Name: "web", Scopes: []string{"contacts.readonly"}})
+	for _, raw := range []string{
+		"GET /contacts/c-loc1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\nX-Evil: a\rInjected: 1\r\n\r\n",
+		"GET /contacts/c-loc1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\nX-Evil: a\x00b\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", h.HTTP.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write([]byte(raw)) //nolint:errcheck
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("read answer: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("header with %q = %d; want 400", raw[len(raw)-12:], resp.StatusCode)
+		}
+	}
+	if h.ghl.calls.Load() != 0 {
+		t.Errorf("GHL was called %d times", h.ghl.calls.Load())
+	}
 }
