@@ -96,4 +96,3 @@ func (g *Gateway) serveTestContacts(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, m.TestContacts())
 }
-
