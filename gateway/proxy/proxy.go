@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,9 +77,12 @@ func New(opts Options) *httputil.ReverseProxy {
 		},
 		Transport:     opts.Transport,
 		FlushInterval: -1,
-		ErrorLog:      log.New(io.Discard, "", 0),
+		// Without a pool, ReverseProxy allocates (and zeroes) 32 KiB per
+		// answer: over half of the bytes the gateway allocated per request.
+		BufferPool: &pool{},
+		ErrorLog:   log.New(io.Discard, "", 0),
 		ModifyResponse: func(resp *http.Response) error {
-			body, err := readCapped(resp.Body, opts.MaxResponseBytes)
+			body, err := readCapped(resp.Body, resp.ContentLength, opts.MaxResponseBytes)
 			resp.Body.Close()
 			if err != nil {
 				return err
@@ -102,8 +106,33 @@ func New(opts Options) *httputil.ReverseProxy {
 	}
 }
 
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, max+1))
+// readCapped reads at most max bytes of r, failing beyond. A declared
+// length sizes the buffer once instead of growing it from 512 bytes.
+func readCapped(r io.Reader, length, max int64) ([]byte, error) {
+	var body []byte
+	var err error
+	if length >= 0 && length <= max {
+		// +1: room to see a body longer than declared without growing.
+		body = make([]byte, 0, length+1)
+		lr := io.LimitReader(r, max+1)
+		for {
+			if len(body) == cap(body) {
+				body = append(body, 0)[:len(body)]
+			}
+			var n int
+			n, err = lr.Read(body[len(body):cap(body)])
+			body = body[:len(body)+n]
+			if err == io.EOF {
+				err = nil
+				break
+			}
+			if err != nil {
+				break
+			}
+		}
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r, max+1))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read upstream answer: %w", err)
 	}
@@ -119,6 +148,18 @@ func joinPath(base, p string) string {
 	}
 	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
 }
+
+// pool is a sync.Pool of copy buffers for ReverseProxy.
+type pool struct{ p sync.Pool }
+
+func (b *pool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *pool) Put(buf []byte) { b.p.Put(&buf) }
 
 // ErrUpstreamAborted means the in-process upstream dropped the exchange
 // without an answer (the mock's "reset" fault).
