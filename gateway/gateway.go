@@ -170,6 +170,7 @@ func (g *Gateway) routes() *gin.Engine {
 	e.GET("/_gateway/metrics", g.serveMetrics)
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
 	e.POST("/_gateway/staging/clone", g.adminOnly(g.serveClone))
+	e.GET("/_gateway/limits/:location", g.serveForecast)
 	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
 	if g.events != nil {
 		// The event feed has its own scope: holding contacts.readonly does

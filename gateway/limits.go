@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/rankr/ghlgate/gateway/config"
 	"github.com/rankr/ghlgate/gateway/problem"
 	"github.com/rankr/ghlgate/gateway/ratelimit"
 )
@@ -105,4 +108,33 @@ func setRateHeaders(x *exchange, h http.Header) {
 		h.Del(k)
 	}
 	x.limit.Headers(h)
+}
+
+// serveForecast is GET /_gateway/limits/{location}?stage=production: the
+// location's daily budget and, at the current rate, when it runs out. Any
+// key allowed on that location and stage may read it.
+func (g *Gateway) serveForecast(c *gin.Context) {
+	id := c.GetString(ctxRequestID)
+	k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+	if err != nil {
+		problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
+		return
+	}
+	loc := c.Param("location")
+	stage := c.DefaultQuery("stage", config.StageProduction)
+	if !k.AllowsLocation(loc) || !k.AllowsStage(stage) {
+		problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonLocationDenied,
+			fmt.Sprintf("client %s may not read location %s on %s", k.Name, loc, stage)), c.Request.URL.Path, id)
+		return
+	}
+	if g.limiter == nil {
+		problem.Write(c.Writer, problem.New(http.StatusNotFound, problem.ReasonNotFound, "no rate limits are configured"), c.Request.URL.Path, id)
+		return
+	}
+	f, err := g.limiter.Forecast(c.Request.Context(), stage, loc, g.now())
+	if err != nil {
+		problem.Write(c.Writer, problem.Wrap(http.StatusServiceUnavailable, problem.ReasonDependencyDown, "the forecast could not be computed; retry later", err), c.Request.URL.Path, id)
+		return
+	}
+	c.JSON(http.StatusOK, f)
 }

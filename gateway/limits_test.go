@@ -204,3 +204,23 @@ func TestWebhookSignatureRequired(t *testing.T) {
 }
 
 func eventsQuery() events.Query { return events.Query{Limit: 100} }
+
+func TestForecast(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	h := startClocked(t, clk, nil)
+	key := h.Key(t, auth.CreateRequest{Name: "a", Scopes: []string{"contacts.readonly"}, Locations: []string{"loc1"}})
+	for range 10 {
+		h.do(t, "GET", "/contacts/?locationId=loc1", key, "")
+		clk.Add(time.Minute)
+	}
+	r := h.do(t, "GET", "/_gateway/limits/loc1", key, "")
+	if r.status != 200 || r.body["daily_limit"] != float64(200000) || r.body["daily_remaining"] != float64(199990) {
+		t.Errorf("forecast = %d %s; want GHL's daily 200000 with 10 spent", r.status, r.raw)
+	}
+	if r.body["exhausts_at"] == nil {
+		t.Errorf("forecast = %s; want when the budget runs out at this rate", r.raw)
+	}
+	if r := h.do(t, "GET", "/_gateway/limits/loc2", key, ""); r.status != 403 {
+		t.Errorf("forecast of another location = %d; want 403", r.status)
+	}
+}
