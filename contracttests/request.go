@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -129,8 +130,13 @@ func gatewayRoot(base string) string {
 	return strings.TrimSuffix(base, "/")
 }
 
-// curl renders a request as a command QA can paste. The key is never
-// written out: it reads $GHLGATE_KEY.
+// issuedKey is a well-formed ghlgate client key (auth.Prefix and 43
+// base62 characters), such as one a scenario takes as a variable.
+var issuedKey = regexp.MustCompile(`ghlgw_[0-9A-Za-z]{43}`)
+
+// curl renders a request as a command QA can paste. Keys are never written
+// out: the run's key reads $GHLGATE_KEY, any other issued key (a
+// scenario's ${readonlyKey}, say) $GHLGATE_OTHER_KEY.
 func curl(b *builtRequest) string {
 	var sb strings.Builder
 	sb.WriteString("curl -sS -X " + b.method + " " + shellQuote(b.url))
@@ -143,6 +149,10 @@ func curl(b *builtRequest) string {
 		for _, v := range b.header[k] {
 			if k == "Authorization" && b.key != "" && strings.Contains(v, b.key) {
 				sb.WriteString(` -H "Authorization: ` + strings.ReplaceAll(v, b.key, `$GHLGATE_KEY`) + `"`)
+				continue
+			}
+			if k == "Authorization" && issuedKey.MatchString(v) {
+				sb.WriteString(` -H "Authorization: ` + issuedKey.ReplaceAllString(v, `$$GHLGATE_OTHER_KEY`) + `"`)
 				continue
 			}
 			sb.WriteString(" -H " + shellQuote(k+": "+v))
