@@ -118,3 +118,32 @@ func TestPostgresStore(t *testing.T) {
 		t.Errorf("events on postgres = %d, %v; want the create", len(evs), err)
 	}
 }
+
+// Faults injected in the staging mock come through the gateway as GHL's
+// failures would: its status, or a dropped connection as 502.
+func TestMockFaultsThroughTheGateway(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) { c.Upstream.Retry.Retries = -1 }})
+	h := &harness{Env: env}
+	key := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly"}, Stages: []string{"staging"}})
+	tests := []struct {
+		fault      string
+		wantStatus int
+	}{
+		{"status=503", 503},
+		{"reset", 502},
+		// GHL's 429 holds the location: the next request is refused by the
+		// gateway itself.
+		{"status=429", 429},
+		{"", 429},
+	}
+	for _, tc := range tests {
+		hdr := []string{}
+		if tc.fault != "" {
+			hdr = []string{"X-Mock-Fault", tc.fault}
+		}
+		r := h.do(t, "GET", "/staging/contacts/?locationId=ve9EPM428h8vShlRW1KT&limit=1", key, "", hdr...)
+		if r.status != tc.wantStatus {
+			t.Errorf("fault %s = %d %s; want %d", tc.fault, r.status, r.raw, tc.wantStatus)
+		}
+	}
+}
