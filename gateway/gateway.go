@@ -62,6 +62,8 @@ type Deps struct {
 	Recorder *events.Recorder
 	// Events serves the pull API; nil leaves it unmounted.
 	Events *events.Handler
+	// EventStore feeds the dashboard's latest events; nil shows none.
+	EventStore events.Store
 	// Webhooks receives GHL's webhooks at POST /webhooks/ghl; nil leaves it
 	// unmounted.
 	Webhooks http.Handler
@@ -88,13 +90,14 @@ type Gateway struct {
 	// lookups carries location look-ups per stage.
 	prodLookup http.RoundTripper
 
-	upstream http.RoundTripper
-	limiter  *ratelimit.Limiter
-	breakers *resilience.Transport
-	idem     *idempotency.Service
-	recorder *events.Recorder
-	events   *events.Handler
-	webhooks http.Handler
+	upstream   http.RoundTripper
+	limiter    *ratelimit.Limiter
+	breakers   *resilience.Transport
+	idem       *idempotency.Service
+	recorder   *events.Recorder
+	events     *events.Handler
+	eventStore events.Store
+	webhooks   http.Handler
 
 	metrics *metrics
 	ready   atomic.Bool
@@ -127,7 +130,7 @@ func New(d Deps) (*Gateway, error) {
 		mocks: d.Mocks, log: d.Logger, now: d.Now, validator: validate.New(),
 		locCache: locations.NewCache(10*time.Minute, 100_000), metrics: newMetrics(),
 		upstream: d.Upstream, limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
-		events: d.Events, webhooks: d.Webhooks,
+		events: d.Events, eventStore: d.EventStore, webhooks: d.Webhooks,
 	}
 	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
 	g.prodLookup = prodTransport
@@ -171,6 +174,9 @@ func (g *Gateway) routes() *gin.Engine {
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
 	e.POST("/_gateway/staging/clone", g.adminOnly(g.serveClone))
 	e.GET("/_gateway/limits/:location", g.serveForecast)
+	// The page holds no data; the data needs gateway.admin.
+	e.GET("/_gateway/dashboard", g.serveDashboard)
+	e.GET("/_gateway/dashboard/data", g.adminOnly(g.serveDashboardData))
 	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
 	if g.events != nil {
 		// The event feed has its own scope: holding contacts.readonly does

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/rankr/ghlgate/gateway/dashboard"
 )
 
 // metrics counts decisions and response violations, served in the
@@ -61,4 +63,19 @@ func (g *Gateway) serveMetrics(c *gin.Context) {
 	var b strings.Builder
 	g.metrics.write(&b)
 	c.Data(http.StatusOK, "text/plain; version=0.0.4", []byte(b.String()))
+}
+
+// snapshot returns the counters for the dashboard, in the order write uses.
+func (m *metrics) snapshot() (decisions, violations []dashboard.Count) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range m.decisions {
+		decisions = append(decisions, dashboard.Count{Labels: map[string]string{"decision": k[0], "reason": k[1], "stage": k[2]}, Value: v})
+	}
+	sort.Slice(decisions, func(i, j int) bool { return decisions[i].Value > decisions[j].Value })
+	for op, v := range m.violations {
+		violations = append(violations, dashboard.Count{Labels: map[string]string{"operation_id": op}, Value: v})
+	}
+	sort.Slice(violations, func(i, j int) bool { return violations[i].Value > violations[j].Value })
+	return decisions, violations
 }

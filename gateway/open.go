@@ -179,7 +179,7 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	}
 	g, err := New(Deps{Config: cfg, Spec: spec, DB: db, Keys: keys, Audit: trail, Credential: cred,
 		Upstream: breakers, Breakers: breakers, Mocks: registry, Logger: log, Now: opts.Now,
-		Limiter: limiter, Idempotency: idem, Recorder: recorder, Events: events.NewHandler(evStore, log),
+		Limiter: limiter, Idempotency: idem, Recorder: recorder, Events: events.NewHandler(evStore, log), EventStore: evStore,
 		Webhooks: hooks})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,5 +146,24 @@ func TestMockFaultsThroughTheGateway(t *testing.T) {
 		if r.status != tc.wantStatus {
 			t.Errorf("fault %s = %d %s; want %d", tc.fault, r.status, r.raw, tc.wantStatus)
 		}
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	h := start(t, nil)
+	admin := h.Key(t, auth.CreateRequest{Name: "ops", Scopes: []string{"gateway.admin"}})
+	reader := h.Key(t, auth.CreateRequest{Name: "reader", Scopes: []string{"contacts.readonly"}})
+	h.do(t, "DELETE", "/contacts/c-loc1", reader, "")
+	page := h.do(t, "GET", "/_gateway/dashboard", "", "")
+	if page.status != 200 || !strings.Contains(page.raw, "<title>ghlgate dashboard</title>") || strings.Contains(page.raw, "http://") || strings.Contains(page.raw, "https://") {
+		t.Errorf("dashboard page = %d; want the self-contained page with no external assets", page.status)
+	}
+	if r := h.do(t, "GET", "/_gateway/dashboard/data", reader, ""); r.status != 403 {
+		t.Errorf("dashboard data without gateway.admin = %d; want 403", r.status)
+	}
+	h.Flush(t)
+	r := h.do(t, "GET", "/_gateway/dashboard/data", admin, "")
+	if r.status != 200 || !strings.Contains(r.raw, `"reason":"scope_missing"`) || !strings.Contains(r.raw, `"credential":"pit"`) {
+		t.Errorf("dashboard data = %d %s; want the scope_missing refusal and the credential", r.status, r.raw)
 	}
 }

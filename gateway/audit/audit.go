@@ -272,6 +272,8 @@ type Query struct {
 	Since     time.Time
 	Until     time.Time
 	Limit     int
+	// Newest returns the newest records first (with Limit: the last ones).
+	Newest bool
 }
 
 // Search returns the records matching q, oldest first.
@@ -304,7 +306,11 @@ func Search(ctx context.Context, db *store.DB, q Query) ([]Record, error) {
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
-	sql += " ORDER BY id"
+	if q.Newest {
+		sql += " ORDER BY id DESC"
+	} else {
+		sql += " ORDER BY id"
+	}
 	if q.Limit > 0 {
 		sql += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
