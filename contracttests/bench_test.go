@@ -43,18 +43,26 @@ func TestLibraryOnSharedStagingTwice(t *testing.T) {
 }
 
 // BenchmarkReplay measures steps replayed per second against the real
-// gateway in process (authentication, scopes, locations, validation, the
-// staging mock behind real sockets; every response also validated by the
-// runner against the spec). Reported as steps/s.
+// gateway in process: authentication, scopes, locations, validation and
+// mutation capture, each scenario in a sandbox of its own behind real
+// sockets, every response also validated by the runner against the spec.
+// Reported as steps/s. No budgets apply, and the mock's own webhooks (sent
+// back to the gateway after each change, off the request path) are off:
+// what is measured is the replay, not the webhook receiver. Mutations
+// dominate: each one writes the sandbox's snapshot and the capture to
+// SQLite.
 func BenchmarkReplay(b *testing.B) {
 	scs, err := LoadScenarios(scenarios.FS)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// No budgets: the benchmark replays the library as fast as it can.
-	ip := startInProcessWith(b, func(c *config.Config) { c.RateLimit.Default.Location = nil })
+	ip := startInProcessWith(b, func(c *config.Config) {
+		c.RateLimit.Default.Location = nil
+		c.Webhooks.Mock.Enabled = false
+	})
 	opts := ip.options(b)
-	opts.Scenarios, opts.Parallel, opts.SkipTags = scs, 4, burstOnly
+	opts.Scenarios, opts.Parallel, opts.SkipTags = scs, 8, burstOnly
+	opts.Isolate = ip.isolated(b)
 	steps := 0
 	for b.Loop() {
 		rep, err := Run(context.Background(), opts)

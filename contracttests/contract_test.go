@@ -56,7 +56,7 @@ func TestContractSuite(t *testing.T) {
 		ip := startInProcess(t)
 		opts = ip.options(t)
 		opts.Scenarios, opts.Parallel, opts.Tags = scs, *parallelFlag, splitTags(*tagsFlag)
-		opts.Isolate = ip.isolated()
+		opts.Isolate = ip.isolated(t)
 		defer func() {
 			if n := ip.production.Load(); n != 0 {
 				t.Errorf("%d requests of the suite reached production GHL; want 0", n)

@@ -98,9 +98,16 @@ func startInProcessWith(t testing.TB, configure func(*config.Config)) *inProcess
 // staging is the shared staging stage, run with the writer key.
 func (ip *inProcess) staging() string { return ip.env.URL + "/staging" }
 
-// isolated gives every scenario its own sandbox client.
-func (ip *inProcess) isolated() *KeyProvisioner {
-	return &KeyProvisioner{Keys: ip.env.Server.Keys, BaseURL: ip.env.URL + "/sandbox", Prefix: "scenario-"}
+// isolated gives every scenario its own sandbox client; the keys are
+// revoked when the test ends.
+func (ip *inProcess) isolated(t testing.TB) *KeyProvisioner {
+	p := &KeyProvisioner{Keys: ip.env.Server.Keys, BaseURL: ip.env.URL + "/sandbox", Prefix: "scenario-"}
+	t.Cleanup(func() {
+		if err := p.Close(context.Background()); err != nil {
+			t.Errorf("revoke scenario keys: %v", err)
+		}
+	})
+	return p
 }
 
 // options runs the library on the shared staging with the suite's keys.

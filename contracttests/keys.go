@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rankr/ghlgate/gateway/auth"
@@ -129,10 +130,11 @@ func createFresh(ctx context.Context, km KeyMaker, spec auth.CreateRequest) (str
 
 // KeyProvisioner isolates each scenario as a client of its own: it
 // creates a key per scenario (named Prefix + scenario name, so a rerun
-// reuses the same sandbox), points the scenario at BaseURL, and revokes
-// the key when the scenario ends. On a /sandbox base every scenario gets
-// its own dataset, seeded on first use; on /staging scenarios share the
-// data but not their client budgets.
+// reuses the same sandbox) and points the scenario at BaseURL. On a
+// /sandbox base every scenario gets its own dataset, seeded on first use;
+// on /staging scenarios share the data but not their client budgets. Keys
+// are kept for later runs with the same provisioner (a benchmark, a
+// watch loop) until Close revokes them; SuiteKeyTTL ends them regardless.
 type KeyProvisioner struct {
 	Keys    KeyMaker
 	BaseURL string
@@ -144,6 +146,9 @@ type KeyProvisioner struct {
 	// Logger reports keys that could not be revoked; nil ignores them (they
 	// expire after SuiteKeyTTL anyway).
 	Logger *slog.Logger
+
+	mu   sync.Mutex
+	made map[string]string // key name → secret
 }
 
 // Provision implements Provisioner.
@@ -158,21 +163,43 @@ func (p *KeyProvisioner) Provision(ctx context.Context, scenario string) (Target
 	}
 	spec.Name = prefix + scenario
 	spec.TTL = SuiteKeyTTL
+	base := strings.TrimSuffix(p.BaseURL, "/")
+	p.mu.Lock()
+	secret, ok := p.made[spec.Name]
+	p.mu.Unlock()
+	if ok {
+		return Target{BaseURL: base, Key: secret}, nil
+	}
 	secret, err := createFresh(ctx, p.Keys, spec)
 	if err != nil {
 		return Target{}, err
 	}
-	name := spec.Name
-	return Target{
-		BaseURL: strings.TrimSuffix(p.BaseURL, "/"),
-		Key:     secret,
-		Release: func() {
-			// The scenario's context may be done; revoking must still happen.
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if err := p.Keys.Revoke(ctx, name); err != nil && p.Logger != nil {
-				p.Logger.Warn("contract suite key not revoked; it expires by itself", "name", name, "err", err)
-			}
-		},
-	}, nil
+	p.mu.Lock()
+	if p.made == nil {
+		p.made = map[string]string{}
+	}
+	p.made[spec.Name] = secret
+	p.mu.Unlock()
+	return Target{BaseURL: base, Key: secret}, nil
+}
+
+// Close revokes every key the provisioner made.
+func (p *KeyProvisioner) Close(ctx context.Context) error {
+	p.mu.Lock()
+	made := p.made
+	p.made = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, name := range sortedKeys(made) {
+		if err := p.Keys.Revoke(ctx, name); err != nil && !errors.Is(err, auth.ErrNoSuchClient) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		if p.Logger != nil {
+			p.Logger.Warn("contract suite keys not revoked; they expire by themselves", "err", err)
+		}
+		return err
+	}
+	return nil
 }

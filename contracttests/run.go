@@ -81,6 +81,10 @@ type Options struct {
 	NewID func() string
 	// Logger. Default discards.
 	Logger *slog.Logger
+
+	// ownTransport is the transport of the default Client, closed after
+	// the run.
+	ownTransport *http.Transport
 }
 
 // Provisioner gives a scenario an isolated target.
@@ -164,7 +168,13 @@ func (o *Options) defaults() error {
 		o.Parallel = 1
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// Keep a connection per worker alive: the default transport keeps
+		// two per host and would reconnect for most requests of a parallel
+		// run.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 2 * o.Parallel
+		o.ownTransport = tr
+		o.Client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.StepTimeout == 0 {
 		o.StepTimeout = 30 * time.Second
@@ -202,6 +212,9 @@ func defaultID() string {
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
+	}
+	if opts.ownTransport != nil {
+		defer opts.ownTransport.CloseIdleConnections()
 	}
 	if err := preflight(ctx, opts.Client, opts.Target); err != nil {
 		return nil, err

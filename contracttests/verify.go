@@ -98,7 +98,13 @@ func verify(ctx context.Context, baseURL string, keys KeyMaker, opts VerifyOptio
 		Parallel: opts.Parallel, SkipTags: opts.SkipTags, Client: opts.Client, Now: opts.Now, Logger: opts.Logger,
 	}
 	if opts.Stage == "sandbox" {
-		ro.Isolate = &KeyProvisioner{Keys: keys, BaseURL: root + "/sandbox", Prefix: "verify-scenario-", Logger: opts.Logger}
+		prov := &KeyProvisioner{Keys: keys, BaseURL: root + "/sandbox", Prefix: "verify-scenario-", Logger: opts.Logger}
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = prov.Close(rctx) // logged by Close; the keys expire anyway
+		}()
+		ro.Isolate = prov
 	}
 	rep, err := Run(ctx, ro)
 	if err != nil {
