@@ -216,17 +216,18 @@ func TestCheckTargets(t *testing.T) {
 			{Endpoint: "GET /contacts/{id}", Concurrency: 64, Throughput: 0.7},
 			{Endpoint: "PUT /contacts/{id}", Concurrency: 16, Throughput: 0.1},
 		},
-		RSS: &RSS{Connections: 1000, PeakMiB: 60},
+		RSS: &RSS{Connections: 1000, OpenBusy: 64, OpenPeakMiB: 60, PeakMiB: 90},
 	}
 	got := map[string]bool{}
 	for _, tg := range checkTargets(res) {
 		got[tg.Name] = tg.Met
 	}
 	want := map[string]bool{
-		"throughput ghlgate/bare, GET /contacts/{id}, c=16": true,
-		"p99 added over bare, GET /contacts/{id}, c=16":     false,
-		"throughput ghlgate/bare, GET /contacts/{id}, c=64": false,
-		"peak RSS at 1000 connections":                      true,
+		"throughput ghlgate/bare, GET /contacts/{id}, c=16":    true,
+		"p99 added over bare, GET /contacts/{id}, c=16":        false,
+		"throughput ghlgate/bare, GET /contacts/{id}, c=64":    false,
+		"peak RSS, 1000 keep-alive connections, 64 in flight":  true,
+		"peak RSS, 1000 keep-alive connections, all in flight": false,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("checkTargets = %v; want %v", got, want)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -67,6 +68,19 @@ func measureRSS(ctx context.Context, command []string, cfgPath string, conns int
 	if err != nil {
 		return nil, err
 	}
+	auth := http.Header{"Authorization": {"Bearer " + f[2]}}
+	// First every connection open and kept alive, a few requests in flight
+	// at a time (Rankr's traffic is bounded by GHL's rate limits long before
+	// 1,000 requests are in flight); then every connection busy. VmHWM only
+	// grows, so the gentler phase is read first.
+	openReqs, openDials, err := holdOpen(ctx, f[1], auth, ep, conns, openBusy, d)
+	if err != nil {
+		return nil, err
+	}
+	_, openPeak, err := procMemory(pid)
+	if err != nil {
+		return nil, err
+	}
 	var dials atomic.Int64
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	client := &http.Client{Transport: &http.Transport{
@@ -77,7 +91,7 @@ func measureRSS(ctx context.Context, command []string, cfgPath string, conns int
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute, DisableCompression: true,
 	}}
 	defer client.CloseIdleConnections()
-	s, err := drive(ctx, loadTarget{base: f[1], client: client, header: http.Header{"Authorization": {"Bearer " + f[2]}}}, ep, conns, d)
+	s, err := drive(ctx, loadTarget{base: f[1], client: client, header: auth}, ep, conns, d)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +99,65 @@ func measureRSS(ctx context.Context, command []string, cfgPath string, conns int
 	if err != nil {
 		return nil, err
 	}
-	return &RSS{Connections: conns, Dials: int(dials.Load()), Requests: s.requests, IdleMiB: round1(idle), PeakMiB: round1(peak)}, nil
+	return &RSS{Connections: conns, IdleMiB: round1(idle),
+		OpenBusy: openBusy, OpenDials: openDials, OpenRequests: openReqs, OpenPeakMiB: round1(openPeak),
+		Dials: int(dials.Load()), Requests: s.requests, PeakMiB: round1(peak)}, nil
+}
+
+// openBusy is how many requests are in flight while all connections are
+// held open in the first RSS phase.
+const openBusy = 64
+
+// holdOpen opens conns keep-alive connections (one client each, so that
+// none is shared) and sends requests through all of them in turn, at most
+// busy at a time, for d. It returns the requests made and the connections
+// dialled.
+func holdOpen(ctx context.Context, base string, header http.Header, ep Endpoint, conns, busy int, d time.Duration) (int, int, error) {
+	var dials atomic.Int64
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	clients := make([]*http.Client, conns)
+	for i := range clients {
+		clients[i] = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return dialer.DialContext(ctx, network, addr)
+			},
+			MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, IdleConnTimeout: time.Minute, DisableCompression: true,
+		}}
+	}
+	defer func() {
+		for _, c := range clients {
+			c.CloseIdleConnections()
+		}
+	}()
+	sem := make(chan struct{}, busy)
+	deadline := time.Now().Add(d)
+	var n atomic.Int64
+	errs := make([]error, conns)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := loadTarget{base: base, header: header, client: clients[i]}
+			// Every connection is opened once, whatever the deadline.
+			for first := true; first || time.Now().Before(deadline); first = false {
+				sem <- struct{}{}
+				err := once(ctx, t, ep)
+				<-sem
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, err
+	}
+	return int(n.Load()), int(dials.Load()), nil
 }
 
 // procMemory reads VmRSS and VmHWM (peak) of pid, in MiB.

@@ -34,8 +34,9 @@ func WriteTable(w io.Writer, res *Results) error {
 	}
 	fmt.Fprintln(bw)
 	if res.RSS != nil {
-		fmt.Fprintf(bw, "gateway process: %.1f MiB idle, peak RSS %.1f MiB at %d keep-alive connections (%d dials, %d requests)\n",
-			res.RSS.IdleMiB, res.RSS.PeakMiB, res.RSS.Connections, res.RSS.Dials, res.RSS.Requests)
+		r := res.RSS
+		fmt.Fprintf(bw, "gateway process: %.1f MiB idle; %d keep-alive connections: peak RSS %.1f MiB with %d in flight (%d dials, %d requests), %.1f MiB with all in flight (%d dials, %d requests)\n",
+			r.IdleMiB, r.Connections, r.OpenPeakMiB, r.OpenBusy, r.OpenDials, r.OpenRequests, r.PeakMiB, r.Dials, r.Requests)
 	}
 	if res.SpecLoad != nil {
 		fmt.Fprintf(bw, "load %s: %.1f ms (%d operations)\n", res.SpecLoad.File, res.SpecLoad.MS, res.SpecLoad.Ops)
