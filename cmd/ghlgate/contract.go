@@ -29,6 +29,16 @@ func usageErrors(cmd *cobra.Command) {
 	})
 }
 
+// usageArgs is cobra.ExactArgs(n) with exit code 2.
+func usageArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+		}
+		return nil
+	}
+}
+
 func (a *app) contractCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "contract", Short: "Run the contract suite against a gateway, or record fixtures"}
 	cmd.AddCommand(a.contractRunCmd(), a.contractRecordCmd())
@@ -59,7 +69,7 @@ func (a *app) contractRunCmd() *cobra.Command {
 		Example: `  ghlgate contract run --target http://127.0.0.1:8080/staging --key "$KEY" \
       --var readonlyKey="$RO" --var dentalOnlyKey="$DENTAL" --var productionOnlyKey="$PROD" --var rateLimitKey="$RL" \
       --junit contract.xml --html contract.html`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if key == "" {
 				key = os.Getenv("GHLGATE_KEY")
@@ -193,7 +203,7 @@ keeping each exchange. Point a client at http://ADDR/contacts/... as it would ca
 On Ctrl-C (or SIGTERM) it writes one scenario to --out: ids and dates become captures and
 matchers, keys and PII are redacted, and the file is named by its content.`,
 		Example: `  ghlgate contract record --listen 127.0.0.1:8099 --target http://127.0.0.1:8080/staging --out fixtures/scenarios --name my-flow`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var probs []string
 			if listen == "" {

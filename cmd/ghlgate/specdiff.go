@@ -28,7 +28,7 @@ func (a *app) specDiffCmd() *cobra.Command {
 body fields and changed scopes. A change is breaking (marked !) when a scenario of the library
 calls the operation it breaks, or a live key of the configured store loses an operation it
 could call. Exit 0 when nothing breaks, 1 when something does, 2 on a usage or load error.`,
-		Args: cobra.ExactArgs(2),
+		Args: usageArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			old, err := openapi.Load(ctx, args[0])
