@@ -16,4 +16,13 @@
 // that WriteJUnit, WriteJSON, WriteHTML and WriteSummary render. ExitCode
 // maps a run to 0 (all passed), 1 (a failure) or 2 (usage, fixture or
 // connection error).
+//
+// Against a ghlgate, scenarios tagged gateway check its own rules (keys,
+// scopes, locations, stages, problem details, rate limits) and take the
+// keys they need as variables; MakeSuiteKeys creates them in a key store
+// (KeyMaker: *auth.Store is one), and KeyProvisioner runs each scenario as
+// a client of its own, in its own sandbox. VerifyOnStart runs the library
+// against a starting gateway and records the outcome in Runs, which serves
+// the latest runs as JSON. NewRecordingProxy records real exchanges for
+// Record.
 package contracttests
