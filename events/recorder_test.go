@@ -291,3 +291,40 @@ func TestReconcile(t *testing.T) {
 		})
 	}
 }
+
+// GHL can report a change before the gateway has GHL's answer. The webhook
+// is then deferred (GHL delivers it again) instead of becoming a second
+// event; once the gateway's event exists, it is that event's echo. A
+// webhook about another record is not held back.
+func TestWebhookBeforeTheAnswerIsDeferred(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	st := openStore(t, openSQLiteForTest(t), c)
+	rec := NewRecorder(st, RecorderOptions{Now: c.Now, EchoWindow: time.Minute})
+	in := Intent{OperationID: "create-contact", Method: "POST", Stage: "staging",
+		RequestBody: json.RawMessage(`{"locationId":"L","firstName":"Ada","email":"ada@x.io"}`)}
+	id, err := rec.Begin(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := `{"type":"ContactCreate","locationId":"L","id":"NEW1","firstName":"Ada","email":"ada@x.io"}`
+	if _, _, err := rec.IngestWebhook(ctx, []byte(hook), "staging"); !errors.Is(err, ErrEchoPending) {
+		t.Fatalf("webhook before the answer = %v; want ErrEchoPending", err)
+	}
+	other := `{"type":"ContactCreate","locationId":"L","id":"OTHER","firstName":"Bo","email":"bo@x.io"}`
+	if _, echo, err := rec.IngestWebhook(ctx, []byte(other), "staging"); err != nil || echo {
+		t.Errorf("webhook about another contact = echo %v, %v; want a new event", echo, err)
+	}
+	gw, err := rec.Finish(ctx, id, in, 201, []byte(`{"contact":{"id":"NEW1","locationId":"L","firstName":"Ada","email":"ada@x.io"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, echo, err := rec.IngestWebhook(ctx, []byte(hook), "staging")
+	if err != nil || !echo || ev.ID != gw.ID {
+		t.Errorf("redelivered webhook = %s echo %v, %v; want the echo of %s", ev.ID, echo, err, gw.ID)
+	}
+	all, _ := st.List(ctx, Query{Limit: 10})
+	if len(all) != 2 {
+		t.Errorf("events = %d; want 2 (the gateway's create and the other contact)", len(all))
+	}
+}

@@ -128,11 +128,54 @@ func (r *Recorder) IngestWebhook(ctx context.Context, payload []byte, stage stri
 			}
 		}
 	}
+	// GHL may report a change before the gateway has its answer (the mock
+	// always does: it sends the webhook while answering). If a change
+	// still in flight could be the one reported, the webhook is not
+	// recorded yet: ErrEchoPending asks GHL to deliver it again, by which
+	// time the gateway's event exists and the webhook becomes its echo.
+	pending, err := r.echoPending(ctx, ev, now)
+	if err != nil {
+		return Event{}, false, fmt.Errorf("ingest webhook: %w", err)
+	}
+	if pending {
+		return Event{}, false, ErrEchoPending
+	}
 	stored, err := r.st.Append(ctx, ev)
 	if err != nil {
 		return stored, false, fmt.Errorf("ingest webhook: %w", err)
 	}
 	return stored, false, nil
+}
+
+// ErrEchoPending means a webhook may report a change ghlgate is still
+// making; the receiver answers so that GHL delivers it again (429).
+var ErrEchoPending = errors.New("webhook may echo a change still in flight; deliver it again")
+
+// echoPending reports whether an intent still open, recorded within the
+// echo window on the webhook's stage, could be the change it reports: the
+// same resource, or a create whose request the webhook's resource shows.
+func (r *Recorder) echoPending(ctx context.Context, wh Event, now time.Time) (bool, error) {
+	intents, err := r.st.PendingIntents(ctx, time.Time{})
+	if err != nil {
+		return false, err
+	}
+	for _, in := range intents {
+		if in.Stage != wh.Stage || now.Sub(in.Time) > r.window {
+			continue
+		}
+		c := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, nil)
+		compatible := false
+		for _, t := range echoTypes[wh.Type] {
+			compatible = compatible || t == c.Type
+		}
+		if !compatible {
+			continue
+		}
+		if c.ResourceID == wh.ResourceID || (c.ResourceID == "" && isCreate(in.OperationID) && reflects(c.Type, validJSON(in.RequestBody), wh.Resource)) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // echoTypes lists, per webhook event type, the gateway event types it can

@@ -169,6 +169,8 @@ func (g *Gateway) routes() *gin.Engine {
 	e.UnescapePathValues = false
 	e.Use(g.requestID, g.recoverPanic)
 	e.GET("/healthz", g.healthz)
+	// Browsers ask for it when they open the dashboard; it is no API call.
+	e.GET("/favicon.ico", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	e.GET("/readyz", g.readyz)
 	e.GET("/_gateway/metrics", g.serveMetrics)
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
