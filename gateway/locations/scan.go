@@ -34,6 +34,13 @@ func (s *scanner) str() (raw []byte, escaped, ok bool) {
 	s.i++
 	start := s.i
 	for s.i < len(s.b) {
+		// Runs of plain bytes first: most of a body is inside strings.
+		for s.i < len(s.b) && plain[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -343,3 +350,12 @@ func equalFoldASCII(b []byte, s string) bool {
 	}
 	return true
 }
+
+// plain marks the bytes a string can hold as they are: not a quote, a
+// backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
