@@ -85,9 +85,11 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 	// The change is recorded first: whatever is decided below about the
 	// answer, GHL has made it.
 	g.finishCapture(out.Context(), x, resp.StatusCode, body)
-	if x.stage != config.StageProduction && g.limiter != nil {
+	if x.stage != config.StageProduction && g.limiter != nil && resp.StatusCode == http.StatusTooManyRequests {
 		// Production answers are observed by the retrying transport, which
-		// sees every attempt; the mock's here.
+		// sees every attempt. The mock's only count when it refuses (a
+		// fault a test injected): its headers must not recalibrate the
+		// budgets configured for staging and sandbox.
 		g.limiter.ObserveUpstream(x.stage, g.budgetLocation(x), resp.StatusCode, resp.Header, g.now())
 	}
 	setRateHeaders(x, resp.Header)

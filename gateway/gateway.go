@@ -67,8 +67,11 @@ type Deps struct {
 	// Webhooks receives GHL's webhooks at POST /webhooks/ghl; nil leaves it
 	// unmounted.
 	Webhooks http.Handler
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// ContractRuns lists the contract-suite runs at
+	// GET /_gateway/contract-runs; nil leaves it unmounted.
+	ContractRuns http.Handler
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Gateway is the assembled pipeline.
@@ -99,9 +102,11 @@ type Gateway struct {
 	eventStore events.Store
 	webhooks   http.Handler
 
-	metrics *metrics
-	ready   atomic.Bool
-	engine  *gin.Engine
+	metrics     *metrics
+	ready       atomic.Bool
+	readyReason atomic.Value // string: why not ready
+	runs        http.Handler
+	engine      *gin.Engine
 }
 
 // New assembles a Gateway from its dependencies.
@@ -130,7 +135,7 @@ func New(d Deps) (*Gateway, error) {
 		mocks: d.Mocks, log: d.Logger, now: d.Now, validator: validate.New(),
 		locCache: locations.NewCache(10*time.Minute, 100_000), metrics: newMetrics(),
 		upstream: d.Upstream, limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
-		events: d.Events, eventStore: d.EventStore, webhooks: d.Webhooks,
+		events: d.Events, eventStore: d.EventStore, webhooks: d.Webhooks, runs: d.ContractRuns,
 	}
 	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
 	g.prodLookup = prodTransport
@@ -176,6 +181,9 @@ func (g *Gateway) routes() *gin.Engine {
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
 	e.POST("/_gateway/staging/clone", g.adminOnly(g.serveClone))
 	e.GET("/_gateway/limits/:location", g.serveForecast)
+	if g.runs != nil {
+		e.GET("/_gateway/contract-runs", g.adminOnly(gin.WrapH(g.runs)))
+	}
 	// The page holds no data; the data needs gateway.admin.
 	e.GET("/_gateway/dashboard", g.serveDashboard)
 	e.GET("/_gateway/dashboard/data", g.adminOnly(g.serveDashboardData))
@@ -432,6 +440,7 @@ func (g *Gateway) readyz(c *gin.Context) {
 	}
 	if !g.ready.Load() {
 		status = http.StatusServiceUnavailable
+		body["reason"], _ = g.readyReason.Load().(string)
 	}
 	body["ready"] = status == http.StatusOK
 	c.JSON(status, body)
@@ -452,3 +461,10 @@ func stripStage(path string) (stage, rest string) {
 
 // Credential is the gateway's own GHL credential source.
 func (g *Gateway) Credential() credential.Source { return g.cred }
+
+// SetReady marks the gateway ready or not for /readyz; reason says why not
+// (it is shown in the body of the 503).
+func (g *Gateway) SetReady(ready bool, reason string) {
+	g.readyReason.Store(reason)
+	g.ready.Store(ready)
+}

@@ -70,6 +70,16 @@ func (g *Gateway) rateLimit(x *exchange) error {
 // for the credential (GHL counts per location, so an unknown location is
 // counted apart rather than not at all).
 func (g *Gateway) budgetLocation(x *exchange) string {
+	loc := g.resolveBudgetLocation(x)
+	if x.stage == config.StageSandbox {
+		// Every client's sandbox is its own GHL stand-in: one client's
+		// sandbox traffic never spends another's budget.
+		return x.client() + "/" + loc
+	}
+	return loc
+}
+
+func (g *Gateway) resolveBudgetLocation(x *exchange) string {
 	if x.location != "" {
 		return x.location
 	}

@@ -224,3 +224,22 @@ func TestForecast(t *testing.T) {
 		t.Errorf("forecast of another location = %d; want 403", r.status)
 	}
 }
+
+// Each client's sandbox is its own GHL stand-in, with its own budgets.
+func TestSandboxBudgetsPerClient(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	h := startClocked(t, clk, func(c *config.Config) {
+		c.RateLimit.Default.Location = &ratelimit.Rule{Max: 2, Interval: 10 * time.Second}
+	})
+	a := h.Key(t, auth.CreateRequest{Name: "a", Scopes: []string{"contacts.readonly"}, Stages: []string{"sandbox"}})
+	b := h.Key(t, auth.CreateRequest{Name: "b", Scopes: []string{"contacts.readonly"}, Stages: []string{"sandbox"}})
+	path := "/sandbox/contacts/?locationId=ve9EPM428h8vShlRW1KT&limit=1"
+	for _, key := range []string{a, a, b, b} {
+		if r := h.do(t, "GET", path, key, ""); r.status != 200 {
+			t.Fatalf("within each sandbox's budget = %d %s; want 200", r.status, r.raw)
+		}
+	}
+	if r := h.do(t, "GET", path, a, ""); r.status != 429 {
+		t.Errorf("third request in a's sandbox = %d; want 429", r.status)
+	}
+}

@@ -37,6 +37,9 @@ type OpenOptions struct {
 	Upstream http.RoundTripper
 	// MockIDs replaces the mock's id generator (tests).
 	MockIDs func() string
+	// ContractRuns serves the contract-suite runs (GET
+	// /_gateway/contract-runs); nil leaves the route out.
+	ContractRuns http.Handler
 }
 
 // Server is a Gateway with the resources it owns.
@@ -180,7 +183,7 @@ func Open(ctx context.Context, cfg *config.Config, opts OpenOptions) (_ *Server,
 	g, err := New(Deps{Config: cfg, Spec: spec, DB: db, Keys: keys, Audit: trail, Credential: cred,
 		Upstream: breakers, Breakers: breakers, Mocks: registry, Logger: log, Now: opts.Now,
 		Limiter: limiter, Idempotency: idem, Recorder: recorder, Events: events.NewHandler(evStore, log), EventStore: evStore,
-		Webhooks: hooks})
+		Webhooks: hooks, ContractRuns: opts.ContractRuns})
 	if err != nil {
 		return nil, err
 	}

@@ -11,12 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rankr/ghlgate/contracttests"
 	"github.com/rankr/ghlgate/gateway"
 	"github.com/rankr/ghlgate/gateway/config"
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var checkOnly bool
+	var checkOnly, verify bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway",
@@ -36,10 +37,11 @@ func (a *app) serveCmd() *cobra.Command {
 					orDefault(cfg.Path(), "embedded defaults"), spec.Source, len(spec.Operations), len(spec.Warnings))
 				return nil
 			}
-			return a.serve(cmd.Context(), cfg)
+			return a.serve(cmd.Context(), cfg, verify)
 		},
 	}
 	cmd.Flags().BoolVar(&checkOnly, "check-config", false, "validate the configuration and the spec, then exit 0 or 1")
+	cmd.Flags().BoolVar(&verify, "verify-on-start", false, "run the contract suite against this gateway's own sandbox before reporting ready (/readyz stays 503 if it fails)")
 	return cmd
 }
 
@@ -50,13 +52,17 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func (a *app) serve(ctx context.Context, cfg *config.Config) error {
+func (a *app) serve(ctx context.Context, cfg *config.Config, verify bool) error {
 	log := newLogger(cfg, a.stderr)
-	s, err := gateway.Open(ctx, cfg, gateway.OpenOptions{Logger: log, Getenv: os.Getenv})
+	runs := contracttests.NewRuns(20)
+	s, err := gateway.Open(ctx, cfg, gateway.OpenOptions{Logger: log, Getenv: os.Getenv, ContractRuns: runs})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if verify {
+		s.SetReady(false, "the contract suite is running against this gateway (--verify-on-start)")
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another ghlgate running? set listen or GHLGATE_LISTEN)", cfg.Listen, err)
@@ -81,6 +87,18 @@ Then:          curl -H "Authorization: Bearer $KEY" "%[1]s/staging/contacts/?loc
 `, base, s.Credential().Kind(), configFlag(a.configPath))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if verify {
+		go func() {
+			rep, err := contracttests.VerifyOnStart(ctx, base, s.Keys, contracttests.VerifyOptions{Spec: s.Spec, Runs: runs, Logger: log})
+			if err != nil {
+				log.Error("contract suite failed at start; /readyz stays 503 (details at /_gateway/contract-runs)", "err", err)
+				s.SetReady(false, "the contract suite failed at start: "+err.Error())
+				return
+			}
+			log.Info("contract suite passed at start; ready", "scenarios", len(rep.Scenarios))
+			s.SetReady(true, "")
+		}()
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

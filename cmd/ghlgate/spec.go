@@ -61,6 +61,6 @@ func (a *app) specCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(lint, ops, export)
+	cmd.AddCommand(lint, ops, export, a.specDiffCmd())
 	return cmd
 }
