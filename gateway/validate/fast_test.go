@@ -13,7 +13,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/rankr/ghlgate/openapi"
 )
@@ -252,5 +254,58 @@ func BenchmarkResponse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestSecurityPasses(t *testing.T) {
+	declared := openapi3.SecuritySchemes{"bearer": &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{Type: "http", Scheme: "bearer"}}}
+	route := func(op, global *openapi3.SecurityRequirements) *routers.Route {
+		doc := &openapi3.T{Components: &openapi3.Components{SecuritySchemes: declared}}
+		if global != nil {
+			doc.Security = *global
+		}
+		return &routers.Route{Spec: doc, Operation: &openapi3.Operation{Security: op}}
+	}
+	reqs := func(names ...string) *openapi3.SecurityRequirements {
+		var out openapi3.SecurityRequirements
+		for _, n := range names {
+			out = append(out, openapi3.SecurityRequirement{n: {"contacts.readonly"}})
+		}
+		return &out
+	}
+	tests := []struct {
+		name  string
+		route *routers.Route
+		want  bool
+	}{
+		{"declared scheme", route(reqs("bearer"), nil), true},
+		{"explicit no security", route(reqs(), nil), true},
+		{"global declared", route(nil, reqs("bearer")), true},
+		{"no security anywhere", route(nil, nil), true},
+		{"undeclared scheme", route(reqs("apiKey"), nil), false},
+		{"one alternative declared", route(reqs("apiKey", "bearer"), nil), true},
+		{"global undeclared", route(nil, reqs("apiKey")), false},
+	}
+	v := New()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := securityPasses(tc.route); got != tc.want {
+				t.Errorf("securityPasses = %v; want %v", got, tc.want)
+			}
+			stripped := v.withoutSecurity(tc.route) != tc.route
+			if stripped != tc.want {
+				t.Errorf("withoutSecurity stripped = %v; want %v", stripped, tc.want)
+			}
+		})
+	}
+	// Every operation of the embedded spec declares its schemes.
+	spec, err := openapi.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range spec.Operations {
+		if !securityPasses(op.Route) {
+			t.Errorf("securityPasses(%s) = false; want true", op.ID)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -56,6 +57,9 @@ func (e *Error) Error() string {
 type Validator struct {
 	req  *openapi3filter.Options
 	resp *openapi3filter.Options
+	// noSec holds, per route whose security pass cannot fail (see
+	// securityPasses), a copy of the route without security requirements.
+	noSec sync.Map // *routers.Route → *routers.Route
 	// fast holds the compiled response schemas of the fast path (fast.go).
 	fast *compiler
 }
@@ -87,13 +91,63 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, route *routers
 		return err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: route, Options: v.req}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: v.withoutSecurity(route), Options: v.req}
 	err := openapi3filter.ValidateRequest(ctx, in)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err == nil {
 		return nil
 	}
 	return convert(err, "request")
+}
+
+// withoutSecurity returns route with no security requirements when its
+// security pass cannot fail, and route itself otherwise.
+func (v *Validator) withoutSecurity(route *routers.Route) *routers.Route {
+	if r, ok := v.noSec.Load(route); ok {
+		return r.(*routers.Route)
+	}
+	out := route
+	if route.Operation != nil && route.Spec != nil && securityPasses(route) {
+		op := *route.Operation
+		op.Security = &openapi3.SecurityRequirements{}
+		r := *route
+		r.Operation = &op
+		out = &r
+	}
+	v.noSec.Store(route, out)
+	return out
+}
+
+// securityPasses reports whether kin-openapi's security pass must accept a
+// request to route. With NoopAuthenticationFunc a requirement fails only when
+// it names a scheme the document does not declare, and the pass fails only
+// when every requirement fails; skipping a pass that cannot fail saves its
+// sorting, allocations and a copy of the body per scheme.
+func securityPasses(route *routers.Route) bool {
+	security := route.Operation.Security
+	if security == nil {
+		security = &route.Spec.Security
+	}
+	if len(*security) == 0 {
+		return true
+	}
+	var schemes openapi3.SecuritySchemes
+	if c := route.Spec.Components; c != nil {
+		schemes = c.SecuritySchemes
+	}
+	for _, req := range *security {
+		ok := true
+		for name := range req {
+			if ref := schemes[name]; ref == nil || ref.Value == nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Response validates an upstream answer; nil means it conforms.
