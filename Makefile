@@ -17,10 +17,9 @@ run: build ## Start the gateway on its embedded defaults (SQLite in ./data, stag
 test: ## Run every test with the race detector
 	$(GO) test -race -count=1 $(PKGS)
 
-bench: ## Run the benchmarks (micro benchmarks, then the overhead harness)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./gateway/... ./openapi/ >/dev/null
-	$(GO) test -run '^$$' -bench . -benchmem ./gateway/ratelimit/ ./openapi/ ./gateway/credential/
-	@if [ -d bench ]; then $(GO) run ./cmd/ghlgate bench; fi
+bench: build ## Run the benchmarks: micro benchmarks, then ghlgate against a bare proxy (writes bench/results/latest.json)
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/ ./gateway/ratelimit/ ./gateway/validate/ ./openapi/ ./events/ ./contracttests/
+	./$(BIN) bench
 
 contract: build ## Start a fresh gateway, run the contract suite against its staging, stop it
 	@scripts/contract.sh

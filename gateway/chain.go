@@ -50,6 +50,8 @@ var pipeline = []struct {
 
 // serveAPI runs the pipeline for one request.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, id string) {
+	g.inflight.Add(1)
+	defer g.inflight.Done()
 	x := &exchange{start: g.now(), id: id, w: w, r: r}
 	defer g.finish(x)
 	for _, s := range pipeline {

@@ -16,6 +16,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,7 @@ type Gateway struct {
 	webhooks   http.Handler
 
 	metrics     *metrics
+	inflight    sync.WaitGroup
 	ready       atomic.Bool
 	readyReason atomic.Value // string: why not ready
 	runs        http.Handler
@@ -461,6 +463,10 @@ func stripStage(path string) (stage, rest string) {
 
 // Credential is the gateway's own GHL credential source.
 func (g *Gateway) Credential() credential.Source { return g.cred }
+
+// WaitIdle returns once every API request under way has been recorded
+// (its audit record queued): the answer reaches the client before that.
+func (g *Gateway) WaitIdle() { g.inflight.Wait() }
 
 // SetReady marks the gateway ready or not for /readyz; reason says why not
 // (it is shown in the body of the 503).

@@ -76,7 +76,7 @@ and records every access decision for security.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML configuration file (default: embedded defaults, data in ./data)")
-	root.AddCommand(a.serveCmd(), a.keysCmd(), a.auditCmd(), a.specCmd(), a.mockCmd(), a.sandboxCmd(), a.stagingCmd(), a.contractCmd(), a.eventsCmd())
+	root.AddCommand(a.serveCmd(), a.keysCmd(), a.auditCmd(), a.specCmd(), a.mockCmd(), a.sandboxCmd(), a.stagingCmd(), a.contractCmd(), a.eventsCmd(), a.benchCmd())
 	return root
 }
 

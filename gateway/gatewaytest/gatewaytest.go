@@ -80,9 +80,11 @@ func (e *Env) Key(t testing.TB, req auth.CreateRequest) string {
 	return secret
 }
 
-// Flush writes the queued audit records, so a test can read them.
+// Flush waits for the requests under way to be recorded, then writes the
+// queued audit records, so a test can read them.
 func (e *Env) Flush(t testing.TB) {
 	t.Helper()
+	e.Server.WaitIdle()
 	if err := e.Server.Trail.Flush(context.Background()); err != nil {
 		t.Fatalf("flush audit: %v", err)
 	}
