@@ -19,22 +19,16 @@ import (
 
 // withKeys opens the configured store and its key table for one command.
 func (a *app) withKeys(ctx context.Context, fn func(*auth.Store, *config.Config) error) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	db, err := gateway.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	keys, err := auth.NewStore(ctx, db, time.Now)
-	if err != nil {
-		return err
-	}
-	return fn(keys, cfg)
+	return a.withStore(ctx, func(db *store.DB, cfg *config.Config) error {
+		keys, err := auth.NewStore(ctx, db, time.Now)
+		if err != nil {
+			return err
+		}
+		return fn(keys, cfg)
+	})
 }
 
+// withStore opens the configured store for one command.
 func (a *app) withStore(ctx context.Context, fn func(*store.DB, *config.Config) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
