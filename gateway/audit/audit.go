@@ -8,6 +8,7 @@ package audit
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,15 +96,21 @@ type Options struct {
 
 // Trail writes records to the store and the file.
 type Trail struct {
-	db     *store.DB
-	file   *os.File
-	w      *bufio.Writer
-	ch     chan Record
-	flush  chan chan error
-	done   chan struct{}
-	log    *slog.Logger
-	every  time.Duration
-	closed sync.Once
+	db    *store.DB
+	file  *os.File
+	w     *bufio.Writer
+	ch    chan Record
+	flush chan chan error
+	done  chan struct{}
+	// stopped is closed when the writer goroutine has returned.
+	stopped chan struct{}
+	log     *slog.Logger
+	every   time.Duration
+	closed  sync.Once
+
+	// Owned by the writer goroutine.
+	stmts stmts
+	buf   []byte
 }
 
 // New migrates the audit table, opens the file and starts the writer.
@@ -121,7 +128,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Trail, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	t := &Trail{db: db, ch: make(chan Record, opts.Queue), flush: make(chan chan error),
-		done: make(chan struct{}), log: opts.Logger, every: opts.FlushInterval}
+		done: make(chan struct{}), stopped: make(chan struct{}), log: opts.Logger, every: opts.FlushInterval}
 	if opts.File != "" {
 		f, err := os.OpenFile(opts.File, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -165,6 +172,11 @@ func (t *Trail) Close() error {
 	t.closed.Do(func() {
 		err = t.Flush(context.Background())
 		close(t.done)
+		<-t.stopped
+		if t.stmts.one != nil {
+			t.stmts.one.Close()
+			t.stmts.many.Close()
+		}
 		if t.file != nil {
 			if ferr := t.file.Close(); err == nil {
 				err = ferr
@@ -175,6 +187,7 @@ func (t *Trail) Close() error {
 }
 
 func (t *Trail) run() {
+	defer close(t.stopped)
 	ticker := time.NewTicker(t.every)
 	defer ticker.Stop()
 	batch := make([]Record, 0, 256)
@@ -218,39 +231,97 @@ func (t *Trail) run() {
 	}
 }
 
+// rowsPerInsert is how many records one INSERT statement carries: a
+// statement executed per row costs SQLite's VM setup and database/sql's
+// bookkeeping per row; sixteen rows per statement take a third less CPU per
+// record (BenchmarkWrite), and more rows gain nothing measurable.
+const rowsPerInsert = 16
+
+const insertPrefix = `INSERT INTO audit_records
+		(time, request_id, client, stage, operation_id, decision, reason, status, record)
+		VALUES `
+
+// insertSQL is the INSERT of n records.
+func insertSQL(n int) string {
+	return insertPrefix + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+}
+
+// stmts are the writer's two INSERTs (one row, rowsPerInsert rows),
+// prepared once on the pool and bound to each batch's transaction: only the
+// writer goroutine uses them.
+type stmts struct{ one, many *sql.Stmt }
+
+func (t *Trail) prepared(ctx context.Context) (stmts, error) {
+	if t.stmts.one != nil {
+		return t.stmts, nil
+	}
+	one, err := t.db.PrepareContext(ctx, t.db.Rebind(insertSQL(1)))
+	if err != nil {
+		return stmts{}, fmt.Errorf("prepare audit insert: %w", err)
+	}
+	many, err := t.db.PrepareContext(ctx, t.db.Rebind(insertSQL(rowsPerInsert)))
+	if err != nil {
+		one.Close()
+		return stmts{}, fmt.Errorf("prepare audit insert: %w", err)
+	}
+	t.stmts = stmts{one: one, many: many}
+	return t.stmts, nil
+}
+
 func (t *Trail) write(batch []Record) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	st, err := t.prepared(ctx)
+	if err != nil {
+		return err
+	}
+	// Every line is encoded into one buffer; lines[i] ends record i.
+	t.buf = t.buf[:0]
+	ends := make([]int, 0, len(batch))
+	for _, r := range batch {
+		if t.buf, err = appendRecord(t.buf, r); err != nil {
+			return err
+		}
+		ends = append(ends, len(t.buf))
+	}
+	line := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		return t.buf[start:ends[i]]
+	}
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	stmt, err := tx.PrepareContext(ctx, t.db.Rebind(`INSERT INTO audit_records
-		(time, request_id, client, stage, operation_id, decision, reason, status, record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	lines := make([][]byte, 0, len(batch))
-	for _, r := range batch {
-		b, err := json.Marshal(r)
-		if err != nil {
+	many, one := tx.StmtContext(ctx, st.many), tx.StmtContext(ctx, st.one)
+	defer many.Close()
+	defer one.Close()
+	args := make([]any, 0, 9*rowsPerInsert)
+	for i := 0; i < len(batch); {
+		n, s := rowsPerInsert, many
+		if len(batch)-i < rowsPerInsert {
+			n, s = 1, one
+		}
+		args = args[:0]
+		for j := i; j < i+n; j++ {
+			r := &batch[j]
+			args = append(args, r.Time.UTC().Format(timeLayout), r.RequestID, r.Client, r.Stage,
+				r.OperationID, r.Decision, r.Reason, r.Status, string(line(j)))
+		}
+		if _, err := s.ExecContext(ctx, args...); err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, r.Time.UTC().Format(timeLayout), r.RequestID, r.Client, r.Stage,
-			r.OperationID, r.Decision, r.Reason, r.Status, string(b)); err != nil {
-			return err
-		}
-		lines = append(lines, b)
+		i += n
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	if t.w != nil {
-		for _, l := range lines {
-			t.w.Write(l)        //nolint:errcheck // checked by Flush below
+		for i := range batch {
+			t.w.Write(line(i))  //nolint:errcheck // checked by Flush below
 			t.w.WriteByte('\n') //nolint:errcheck
 		}
 		if err := t.w.Flush(); err != nil {
