@@ -35,9 +35,7 @@ func (s *scanner) str() (raw []byte, escaped, ok bool) {
 	start := s.i
 	for s.i < len(s.b) {
 		// Runs of plain bytes first: most of a body is inside strings.
-		for s.i < len(s.b) && plain[s.b[s.i]] {
-			s.i++
-		}
+		s.i += plainRun(s.b[s.i:])
 		if s.i >= len(s.b) {
 			break
 		}
@@ -198,15 +196,24 @@ func (s *scanner) container(closing byte, member func() bool) bool {
 // span is a value's bytes in the body; end 0 means absent.
 type span struct{ start, end int }
 
+// inner is what innerLocation says of one envelope member's value.
+type inner struct {
+	loc         string
+	found, sure bool
+	set         bool // the member was present
+}
+
 // fromResponseFast is FromResponse's fast path; sure is false when the
-// caller must decode with encoding/json instead.
+// caller must decode with encoding/json instead. It reads the body once:
+// an envelope member's object is searched for its locationId while it is
+// checked, instead of being checked first and read again.
 func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	s := &scanner{b: body}
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return "", false, false
 	}
-	var env [8]span // one per envelope key
+	var env [8]inner // one per envelope key
 	if len(envelopeKeys) > len(env) {
 		return "", false, false
 	}
@@ -228,13 +235,21 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 		s.i++
 		s.ws()
 		start := s.i
-		if !s.skip() {
-			return false
-		}
+		envIdx := -1
 		for i, k := range envelopeKeys {
 			if string(key) == k {
-				env[i] = span{start, s.i} // the last of duplicate keys wins, as in a map
+				envIdx = i
 			}
+		}
+		if envIdx >= 0 {
+			// The last of duplicate keys wins, as in a map.
+			var in inner
+			if in, ok = s.resource(); !ok {
+				return false
+			}
+			env[envIdx] = in
+		} else if !s.skip() {
+			return false
 		}
 		if string(key) == "locationId" {
 			top = span{start, s.i}
@@ -248,16 +263,15 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	if s.i != len(s.b) {
 		return "", false, false
 	}
-	for _, sp := range env[:len(envelopeKeys)] {
-		if sp.end == 0 {
+	for _, in := range env[:len(envelopeKeys)] {
+		if !in.set {
 			continue
 		}
-		loc, found, sure := innerLocation(body[sp.start:sp.end])
-		if !sure {
+		if !in.sure {
 			return "", false, false
 		}
-		if found {
-			return loc, true, true
+		if in.found {
+			return in.loc, true, true
 		}
 	}
 	if top.end != 0 {
@@ -278,29 +292,43 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	return "", false, true
 }
 
-// innerLocation reads the locationId member of an already checked
-// resource value the way encoding/json fills struct{LocationID *string}:
-// keys match case-insensitively, the last match wins, null leaves nil, and
-// any other non-string type fails the whole decode.
-func innerLocation(v []byte) (loc string, found, sure bool) {
-	if v[0] != '{' {
-		return "", false, true // null, or a type error: no location either way
+// resource checks the value at s.i like skip and, when it is an object,
+// reads its locationId member the way encoding/json fills
+// struct{LocationID *string}: keys match case-insensitively, the last match
+// wins, null leaves nil, and any other non-string type fails the whole
+// decode. ok is false for invalid JSON.
+func (s *scanner) resource() (in inner, ok bool) {
+	in.set = true
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		// null, or a type error: no location either way.
+		in.sure = true
+		return in, s.skip()
 	}
-	s := &scanner{b: v}
 	var last span
 	typeErr, unsure := false, false
-	s.container('}', func() bool {
-		key, escaped, _ := s.str()
+	ok = s.container('}', func() bool {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return false
+		}
+		key, escaped, ok := s.str()
+		if !ok {
+			return false
+		}
 		if escaped || !asciiOnly(key) {
 			unsure = true
 		}
 		s.ws()
-		s.i++ // ':'
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
 		s.ws()
 		start := s.i
-		s.skip()
+		if !s.skip() {
+			return false
+		}
 		if equalFoldASCII(key, "locationId") {
-			switch v[start] {
+			switch s.b[start] {
 			case '"', 'n':
 				last = span{start, s.i}
 			default:
@@ -309,18 +337,21 @@ func innerLocation(v []byte) (loc string, found, sure bool) {
 		}
 		return true
 	})
-	if unsure {
-		return "", false, false
+	if !ok || unsure {
+		return in, ok
 	}
-	if typeErr || last.end == 0 || v[last.start] == 'n' {
-		return "", false, true
+	in.sure = true
+	if typeErr || last.end == 0 || s.b[last.start] == 'n' {
+		return in, true
 	}
-	ls := &scanner{b: v[last.start:last.end]}
+	ls := &scanner{b: s.b[last.start:last.end]}
 	raw, escaped, _ := ls.str()
 	if escaped {
-		return "", false, false
+		in.sure = false
+		return in, true
 	}
-	return string(raw), true, true
+	in.loc, in.found = string(raw), true
+	return in, true
 }
 
 func asciiOnly(b []byte) bool {

@@ -423,9 +423,7 @@ func (s *scanner) strRaw() (raw []byte, escaped, ok bool) {
 	start := s.i
 	for s.i < len(s.b) {
 		// Runs of plain bytes first: most of a body is inside strings.
-		for s.i < len(s.b) && plain[s.b[s.i]] {
-			s.i++
-		}
+		s.i += plainRun(s.b[s.i:])
 		if s.i >= len(s.b) {
 			break
 		}
