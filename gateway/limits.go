@@ -16,9 +16,20 @@ import (
 // rateHeaders are GHL's rate-limit headers: on the way back to the client the
 // gateway's own figures replace GHL's (they describe the tightest budget that
 // applies, which GHL's alone do not).
-var rateHeaders = []string{
+// They are kept canonical (http.CanonicalHeaderKey), so that removing one
+// is a map delete: GHL's spelling X-RateLimit-* is not canonical, and
+// Header.Del would canonicalize (and allocate) each on every request.
+var rateHeaders = canonical(
 	ratelimit.HeaderMax, ratelimit.HeaderRemaining, ratelimit.HeaderInterval,
 	ratelimit.HeaderLimitDaily, ratelimit.HeaderDailyRemaining, "RateLimit", "RateLimit-Policy",
+)
+
+func canonical(keys ...string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = http.CanonicalHeaderKey(k)
+	}
+	return out
 }
 
 // laneHeader lets a client put a request in a lane. Only a client whose key
@@ -115,7 +126,7 @@ func setRateHeaders(x *exchange, h http.Header) {
 		return
 	}
 	for _, k := range rateHeaders {
-		h.Del(k)
+		delete(h, k) // what h.Del does with a canonical key
 	}
 	x.limit.Headers(h)
 }

@@ -58,6 +58,11 @@ func New(opts Options) *httputil.ReverseProxy {
 	}
 	target := opts.Target
 	drop := append([]string{"Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}, opts.DropHeaders...)
+	// Canonical once, so that each request's removal is a map delete (what
+	// Header.Del does after canonicalizing the key).
+	for i, h := range drop {
+		drop[i] = http.CanonicalHeaderKey(h)
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The gateway has already set In.URL.Path to the path relative to
@@ -72,7 +77,7 @@ func New(opts Options) *httputil.ReverseProxy {
 			}
 			pr.Out.Host = target.Host
 			for _, h := range drop {
-				pr.Out.Header.Del(h)
+				delete(pr.Out.Header, h)
 			}
 		},
 		Transport:     opts.Transport,
@@ -89,8 +94,8 @@ func New(opts Options) *httputil.ReverseProxy {
 			}
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			resp.ContentLength = int64(len(body))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-			resp.Header.Del("Transfer-Encoding")
+			resp.Header["Content-Length"] = []string{strconv.Itoa(len(body))}
+			delete(resp.Header, "Transfer-Encoding")
 			if opts.Inspect != nil {
 				return opts.Inspect(resp.Request, resp, body)
 			}

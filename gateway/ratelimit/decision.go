@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -108,28 +107,42 @@ func ceilSeconds(t time.Duration, floor int) int {
 // IETF RateLimit-Policy (every budget that applied) and RateLimit (the
 // tightest, or the refusing one) fields, and Retry-After on a refusal.
 func (d Decision) Headers(h http.Header) {
+	// The values share one backing array and the keys are canonical
+	// already: Header.Set would canonicalize each key (GHL's spelling,
+	// X-RateLimit-*, is not canonical, so that allocates) and allocate a
+	// slice per value. Assigning h[key] is what Set does after that.
+	vals := make([]string, 0, 8)
+	set := func(key, v string) {
+		vals = append(vals, v)
+		h[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	if d.Max > 0 {
-		h.Set(HeaderMax, strconv.Itoa(d.Max))
-		h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
-		h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
+		set(canonMax, strconv.Itoa(d.Max))
+		set(canonRemaining, strconv.Itoa(d.Remaining))
+		set(canonInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
 	}
 	if d.DailyMax > 0 {
-		h.Set(HeaderLimitDaily, strconv.Itoa(d.DailyMax))
-		h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
+		set(canonLimitDaily, strconv.Itoa(d.DailyMax))
+		set(canonDailyRemaining, strconv.Itoa(d.DailyRemaining))
 	}
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
 	}
 	if d.n == 0 {
 		return
 	}
-	var b strings.Builder
+	b := make([]byte, 0, 64*d.n)
 	tight := -1
 	for i, p := range d.policies[:d.n] {
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		b.WriteString(`"` + p.name + `";q=` + strconv.Itoa(p.max) + ";w=" + strconv.Itoa(ceilSeconds(p.window, 1)))
+		b = append(b, '"')
+		b = append(b, p.name...)
+		b = append(b, `";q=`...)
+		b = strconv.AppendInt(b, int64(p.max), 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, int64(ceilSeconds(p.window, 1)), 10)
 		if !d.Allowed {
 			if p.name == d.Limit && tight < 0 {
 				tight = i
@@ -141,7 +154,27 @@ func (d Decision) Headers(h http.Header) {
 		}
 	}
 	tight = max(tight, 0)
-	h.Set("RateLimit-Policy", b.String())
+	policy := len(b)
 	t := d.policies[tight]
-	h.Set("RateLimit", `"`+t.name+`";r=`+strconv.Itoa(t.remaining)+";t="+strconv.Itoa(ceilSeconds(t.reset, 0)))
+	b = append(b, '"')
+	b = append(b, t.name...)
+	b = append(b, `";r=`...)
+	b = strconv.AppendInt(b, int64(t.remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, int64(ceilSeconds(t.reset, 0)), 10)
+	all := string(b)
+	set(canonPolicy, all[:policy])
+	set(canonRateLimit, all[policy:])
 }
+
+// The canonical forms of the headers Headers sets (see
+// http.CanonicalHeaderKey), computed once.
+var (
+	canonMax            = http.CanonicalHeaderKey(HeaderMax)
+	canonRemaining      = http.CanonicalHeaderKey(HeaderRemaining)
+	canonInterval       = http.CanonicalHeaderKey(HeaderInterval)
+	canonLimitDaily     = http.CanonicalHeaderKey(HeaderLimitDaily)
+	canonDailyRemaining = http.CanonicalHeaderKey(HeaderDailyRemaining)
+	canonPolicy         = http.CanonicalHeaderKey("RateLimit-Policy")
+	canonRateLimit      = http.CanonicalHeaderKey("RateLimit")
+)
