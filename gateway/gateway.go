@@ -109,6 +109,7 @@ type Gateway struct {
 	readyReason atomic.Value // string: why not ready
 	runs        http.Handler
 	engine      *gin.Engine
+	handler     http.Handler
 }
 
 // New assembles a Gateway from its dependencies.
@@ -155,12 +156,13 @@ func New(d Deps) (*Gateway, error) {
 		})
 	}
 	g.engine = g.routes()
+	g.handler = http.HandlerFunc(g.serveHTTP)
 	g.ready.Store(true)
 	return g, nil
 }
 
 // Handler is the gateway's HTTP handler.
-func (g *Gateway) Handler() http.Handler { return g.engine }
+func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // routes builds the gin engine: a few fixed endpoints, and every other path
 // through the pipeline.

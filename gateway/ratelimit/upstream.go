@@ -147,11 +147,11 @@ func (l *Limiter) ObserveUpstream(stage, location string, status int, h http.Hea
 	if location == "" {
 		return
 	}
-	max, hasMax := headerInt(h, HeaderMax)
-	ivMS, hasIv := headerInt(h, HeaderInterval)
-	daily, hasDaily := headerInt(h, HeaderLimitDaily)
-	rem, hasRem := headerInt(h, HeaderRemaining)
-	dRem, hasDRem := headerInt(h, HeaderDailyRemaining)
+	max, hasMax := headerInt(h, canonMax)
+	ivMS, hasIv := headerInt(h, canonInterval)
+	daily, hasDaily := headerInt(h, canonLimitDaily)
+	rem, hasRem := headerInt(h, canonRemaining)
+	dRem, hasDRem := headerInt(h, canonDailyRemaining)
 	if !(hasMax || hasIv || hasDaily || hasRem || hasDRem || status == http.StatusTooManyRequests) {
 		return
 	}
@@ -197,11 +197,14 @@ func (l *Limiter) ObserveUpstream(stage, location string, status int, h http.Hea
 	}
 }
 
+// headerInt reads the integer header of canonical key name: what h.Get
+// does, without canonicalizing (and so allocating) on every answer.
 func headerInt(h http.Header, name string) (int, bool) {
-	v := h.Get(name)
-	if v == "" {
+	vs := h[name]
+	if len(vs) == 0 || vs[0] == "" {
 		return 0, false
 	}
+	v := vs[0]
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return 0, false

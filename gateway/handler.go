@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/rankr/ghlgate/gateway/problem"
+)
+
+// serveHTTP is the gateway's handler. API requests, nearly all the
+// traffic, go straight to the pipeline; gin only routes the gateway's own
+// endpoints. Before, every API request went through gin's router to its
+// NoRoute handler, which cost a context, a tree walk and a map for the
+// request id per request. The direct path keeps what that route did: the
+// request id, the panic handler, and gin's writer semantics (apiWriter).
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if ginRoutes(r.URL.Path) || ginRoutes(r.URL.RawPath) {
+		g.engine.ServeHTTP(w, r)
+		return
+	}
+	g.serveDirect(w, r, g.serveAPI)
+}
+
+// serveDirect runs serve as the request's only handler, with what gin's
+// middleware gave it: a request id and the panic handler.
+func (g *Gateway) serveDirect(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request, string)) {
+	id := r.Header.Get("X-Request-Id")
+	if !saneID(id) {
+		id = newID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	aw := &apiWriter{w: w, status: http.StatusNotFound}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			g.log.Error("panic serving request", "request_id", id, "panic", p)
+			if !aw.sent {
+				problem.Write(aw, problem.New(http.StatusInternalServerError, problem.ReasonInternal,
+					"an internal error occurred; the request id identifies it in the gateway's log"), r.URL.Path, id)
+			}
+		}
+		aw.finish()
+	}()
+	serve(aw, r, id)
+}
+
+// ginRoutes reports whether gin may have a route for path: the prefixes of
+// every route routes() registers. Anything else would reach gin's NoRoute,
+// which is the pipeline.
+func ginRoutes(path string) bool {
+	return strings.HasPrefix(path, "/_gateway") || strings.HasPrefix(path, "/healthz") || strings.HasPrefix(path, "/readyz") ||
+		strings.HasPrefix(path, "/favicon.ico") || strings.HasPrefix(path, "/webhooks")
+}
+
+// apiWriter behaves as gin's writer did for a request gin did not route:
+// the status starts at 404 and is only sent with the first byte of the body
+// (or at the end), so a panic before any byte can still answer 500; an
+// answer that wrote nothing with status 404 gets gin's "404 page not
+// found".
+type apiWriter struct {
+	w      http.ResponseWriter
+	status int
+	sent   bool
+}
+
+func (a *apiWriter) Header() http.Header { return a.w.Header() }
+
+func (a *apiWriter) WriteHeader(code int) {
+	if code <= 0 || a.status == code || a.sent {
+		return
+	}
+	a.status = code
+}
+
+func (a *apiWriter) sendHeader() {
+	if !a.sent {
+		a.sent = true
+		a.w.WriteHeader(a.status)
+	}
+}
+
+func (a *apiWriter) Write(b []byte) (int, error) {
+	a.sendHeader()
+	return a.w.Write(b)
+}
+
+// Status is the answer's status, read by finish for the audit record.
+func (a *apiWriter) Status() int { return a.status }
+
+func (a *apiWriter) Flush() {
+	a.sendHeader()
+	if f, ok := a.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (a *apiWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	a.sent = true
+	return http.NewResponseController(a.w).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (a *apiWriter) Unwrap() http.ResponseWriter { return a.w }
+
+// finish ends the answer as gin's NoRoute handling did.
+func (a *apiWriter) finish() {
+	if a.sent {
+		return
+	}
+	if a.status == http.StatusNotFound {
+		a.w.Header()["Content-Type"] = []string{"text/plain"}
+		a.Write([]byte("404 page not found")) //nolint:errcheck // the client may be gone
+		return
+	}
+	a.sendHeader()
+}
