@@ -235,11 +235,17 @@ func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *open
 func networkTransport(cfg *config.Config) http.RoundTripper {
 	d := &net.Dialer{Timeout: cfg.Upstream.ConnectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   128,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         d.DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 128,
+		// At most as many connections to GHL as are kept idle: a burst of
+		// client connections (1,000 in flight) would otherwise open as
+		// many to GHL, each with two goroutines and 8 KiB of buffers, and
+		// close most of them again afterwards. Requests beyond wait for a
+		// connection; GHL's rate limits refuse such bursts long before.
+		MaxConnsPerHost:       128,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   cfg.Upstream.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.Upstream.HeaderTimeout,
