@@ -52,6 +52,9 @@ type Request struct {
 
 // Limiter applies a Config's budgets through a Store. Safe for concurrent use.
 type Limiter struct {
+	// scratch pools the per-decision buffers (*scratch).
+	scratch sync.Pool
+
 	cfg    Config
 	store  Store
 	local  *Memory
@@ -167,6 +170,15 @@ func (l *Limiter) Close() error {
 	return nil
 }
 
+// scratch holds one decision's checks and states. They reach the store
+// through an interface, so as arrays on Decide's stack they escaped: 700
+// bytes allocated per request. A Limiter pools them instead.
+type scratch struct {
+	checks [8]Check
+	meta   [8]budget
+	states [8]State
+}
+
 // budget is one check plus what the decision needs to report it.
 type budget struct {
 	name  string
@@ -183,9 +195,15 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 	}
 	lim := l.cfg.limitsFor(req.Stage)
 
-	var checkBuf [8]Check
-	var metaBuf [8]budget
-	checks, meta := checkBuf[:0], metaBuf[:0]
+	sc, _ := l.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer func() {
+		*sc = scratch{} // no keys kept alive by the pool
+		l.scratch.Put(sc)
+	}()
+	checks, meta := sc.checks[:0], sc.meta[:0]
 	add := func(key string, name string, max int, iv time.Duration, daily bool) {
 		checks = append(checks, Check{Key: key, Limit: Limit{Name: name, Max: max, Interval: iv}})
 		meta = append(meta, budget{name: name, daily: daily})
@@ -242,8 +260,7 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 		}
 	}
 
-	var stBuf [8]State
-	states := stBuf[:len(checks)]
+	states := sc.states[:len(checks)]
 	allowed, local, err := l.take(ctx, checks, now, states)
 	if err != nil {
 		return Decision{Limit: LimitBackend}, err
