@@ -45,6 +45,7 @@ func (g *Gateway) finishCapture(ctx context.Context, x *exchange, status int, bo
 	}
 	id := x.intentID
 	x.intentID = ""
+	x.keptBody = true // the event may hold parts of body
 	if _, err := g.recorder.Finish(context.WithoutCancel(ctx), id, x.intent, status, body); err != nil {
 		g.log.Error("recording a sync event failed; the intent stays open and reconciliation will settle it",
 			"request_id", x.id, "operation_id", x.operationID(), "intent", id, "err", err)

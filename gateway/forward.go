@@ -122,6 +122,14 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 	return nil
 }
 
+// recycleBody lets the proxy reuse an answer's buffer once the client has
+// it, unless the exchange kept the body (a captured change's event holds
+// parts of it).
+func recycleBody(out *http.Request) bool {
+	x := exchangeFrom(out.Context())
+	return x != nil && !x.keptBody
+}
+
 // proxyError renders a failed exchange (transport error or a refusal from
 // inspect) through the one error function.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {

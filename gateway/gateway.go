@@ -144,6 +144,7 @@ func New(d Deps) (*Gateway, error) {
 	g.prodLookup = prodTransport
 	g.production = proxy.New(proxy.Options{
 		Target: base, Transport: prodTransport, Inspect: g.inspect, OnError: g.proxyError, Logger: d.Logger,
+		Recycle: recycleBody,
 		// Gateway-only headers never reach GHL.
 		DropHeaders: []string{"X-Mock-Fault", "X-Test-Flag", "Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
 	})
@@ -151,7 +152,7 @@ func New(d Deps) (*Gateway, error) {
 		g.mockProxy = proxy.New(proxy.Options{
 			Target:    &url.URL{Scheme: "http", Host: "ghl-mock.internal"},
 			Transport: proxy.HandlerTransport{Handler: http.HandlerFunc(g.serveMock)},
-			Inspect:   g.inspect, OnError: g.proxyError, Logger: d.Logger,
+			Inspect:   g.inspect, OnError: g.proxyError, Logger: d.Logger, Recycle: recycleBody,
 			DropHeaders: []string{"Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
 		})
 	}

@@ -44,6 +44,9 @@ type exchange struct {
 	intent   events.Intent
 	// replayed is true when the answer came from the idempotency store.
 	replayed bool
+	// keptBody is true when something kept the upstream answer's body
+	// beyond the exchange, so its buffer must not be reused.
+	keptBody bool
 
 	// Outcome, filled as the exchange goes.
 	decision       string

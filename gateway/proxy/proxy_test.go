@@ -3,6 +3,10 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -61,5 +65,69 @@ func TestPool(t *testing.T) {
 	p.Put(b)
 	if got := p.Get(); len(got) != 8<<10 {
 		t.Errorf("len(Get() after Put) = %d; want %d", len(got), 8<<10)
+	}
+}
+
+// TestRecycle sends answers through a proxy whose Recycle says yes or no:
+// every client gets its own answer whole, a buffer is reused only when
+// Recycle allows it, and the slice Inspect saw stays intact when it does
+// not.
+func TestRecycle(t *testing.T) {
+	tests := []struct {
+		name    string
+		recycle bool
+	}{{"recycled", true}, {"kept", false}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n++
+				w.Write([]byte(strings.Repeat(strconv.Itoa(n%10), 100))) //nolint:errcheck
+			}))
+			defer up.Close()
+			u, _ := url.Parse(up.URL)
+			var seen [][]byte
+			p := New(Options{Target: u, Transport: http.DefaultTransport,
+				Inspect: func(out *http.Request, resp *http.Response, body []byte) error {
+					seen = append(seen, body)
+					return nil
+				},
+				Recycle: func(*http.Request) bool { return tc.recycle }})
+			for i := 1; i <= 3; i++ {
+				rec := httptest.NewRecorder()
+				p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+				if want := strings.Repeat(strconv.Itoa(i), 100); rec.Body.String() != want {
+					t.Fatalf("answer %d = %q; want %q", i, rec.Body, want)
+				}
+			}
+			shared := &seen[0][0] == &seen[2][0] || &seen[0][0] == &seen[1][0]
+			if shared && !tc.recycle {
+				t.Errorf("buffers shared = %v; want none shared when Recycle says no", shared)
+			}
+			if !tc.recycle {
+				for i, b := range seen {
+					if want := strings.Repeat(strconv.Itoa(i+1), 100); string(b) != want {
+						t.Errorf("kept body %d = %q; want %q", i+1, b, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRecycledBodyClosesOnce(t *testing.T) {
+	bp := &bodyPool{}
+	calls := 0
+	b := &recycledBody{Reader: bytes.NewReader(nil), buf: make([]byte, 0, 10), pool: bp,
+		recycle: func() bool { calls++; return true }}
+	b.Close()
+	b.Close()
+	if calls != 1 {
+		t.Errorf("recycle asked %d times after two Closes; want 1", calls)
+	}
+	// sync.Pool may drop what it is given (it does at random under
+	// -race), so only "at most once" can be checked.
+	if a, b := bp.get(), bp.get(); a != nil && b != nil {
+		t.Errorf("pool gave two buffers (caps %d, %d); want at most one: the buffer was put twice", cap(a), cap(b))
 	}
 }
