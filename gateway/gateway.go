@@ -110,6 +110,9 @@ type Gateway struct {
 	runs        http.Handler
 	engine      *gin.Engine
 	handler     http.Handler
+	// required holds each operation's flattened scopes for the audit
+	// record, computed once (read-only after New).
+	required map[*openapi.Operation][]string
 }
 
 // New assembles a Gateway from its dependencies.
@@ -155,6 +158,10 @@ func New(d Deps) (*Gateway, error) {
 			Inspect:   g.inspect, OnError: g.proxyError, Logger: d.Logger, Recycle: recycleBody,
 			DropHeaders: []string{"Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
 		})
+	}
+	g.required = make(map[*openapi.Operation][]string, len(d.Spec.Operations))
+	for _, op := range d.Spec.Operations {
+		g.required[op] = flattenScopes(op.Scopes)
 	}
 	g.engine = g.routes()
 	g.handler = http.HandlerFunc(g.serveHTTP)
@@ -364,7 +371,10 @@ func (g *Gateway) finish(x *exchange) {
 	elapsed := g.now().Sub(x.start)
 	var required, held []string
 	if x.op != nil {
-		required = flattenScopes(x.op.Scopes)
+		var ok bool
+		if required, ok = g.required[x.op]; !ok {
+			required = flattenScopes(x.op.Scopes)
+		}
 	}
 	if x.key != nil {
 		held = x.scopesHeld

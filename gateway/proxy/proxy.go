@@ -98,22 +98,26 @@ func New(opts Options) *httputil.ReverseProxy {
 		BufferPool: &pool{},
 		ErrorLog:   log.New(io.Discard, "", 0),
 		ModifyResponse: func(resp *http.Response) error {
+			var box *[]byte
 			var start []byte
 			recycle := opts.Recycle != nil && resp.ContentLength >= 0 && resp.ContentLength < maxRecycled
 			if recycle {
-				start = bodies.get()
+				box = bodies.get()
+				start = (*box)[:0]
 			}
 			body, err := readCappedInto(resp.Body, resp.ContentLength, opts.MaxResponseBytes, start)
 			resp.Body.Close()
 			if err != nil {
 				if recycle {
-					bodies.put(start)
+					bodies.put(box)
 				}
 				return err
 			}
 			if recycle {
-				resp.Body = &recycledBody{Reader: bytes.NewReader(body), buf: body, pool: bodies,
-					recycle: func() bool { return opts.Recycle(resp.Request) }}
+				*box = body
+				rb := &recycledBody{box: box, pool: bodies, out: resp.Request, recycle: opts.Recycle}
+				rb.Reset(body)
+				resp.Body = rb
 			} else {
 				resp.Body = io.NopCloser(bytes.NewReader(body))
 			}
@@ -192,39 +196,42 @@ func joinPath(base, p string) string {
 const maxRecycled = 64 << 10
 
 // bodyPool keeps buffered answers' bodies for reuse: about a tenth of the
-// bytes the gateway allocated per request on GET /contacts/{id}.
+// bytes the gateway allocated per request on GET /contacts/{id}. It holds
+// *[]byte, each box travelling with its buffer, so that putting one back
+// allocates nothing.
 type bodyPool struct{ p sync.Pool }
 
-func (b *bodyPool) get() []byte {
+func (b *bodyPool) get() *[]byte {
 	if v, ok := b.p.Get().(*[]byte); ok {
-		return (*v)[:0]
+		return v
 	}
-	return nil
+	return new([]byte)
 }
 
-func (b *bodyPool) put(buf []byte) {
-	if buf == nil || cap(buf) > maxRecycled {
+func (b *bodyPool) put(box *[]byte) {
+	if box == nil || cap(*box) > maxRecycled {
 		return
 	}
-	buf = buf[:0]
-	b.p.Put(&buf)
+	*box = (*box)[:0]
+	b.p.Put(box)
 }
 
 // recycledBody is a buffered answer whose buffer goes back to the pool when
-// the proxy closes it (after the client has it), unless recycle says
-// someone kept it.
+// the proxy closes it (after the client has it), unless recycle says the
+// exchange kept it.
 type recycledBody struct {
-	*bytes.Reader
-	buf     []byte
+	bytes.Reader
+	box     *[]byte
 	pool    *bodyPool
-	recycle func() bool
+	out     *http.Request
+	recycle func(out *http.Request) bool
 }
 
 func (b *recycledBody) Close() error {
-	if b.buf != nil && b.recycle() {
-		b.pool.put(b.buf)
+	if b.box != nil && b.recycle(b.out) {
+		b.pool.put(b.box)
 	}
-	b.buf = nil // a second Close must not put it twice
+	b.box = nil // a second Close must not put it twice
 	return nil
 }
 

@@ -107,64 +107,78 @@ func ceilSeconds(t time.Duration, floor int) int {
 // IETF RateLimit-Policy (every budget that applied) and RateLimit (the
 // tightest, or the refusing one) fields, and Retry-After on a refusal.
 func (d Decision) Headers(h http.Header) {
-	// The values share one backing array and the keys are canonical
-	// already: Header.Set would canonicalize each key (GHL's spelling,
-	// X-RateLimit-*, is not canonical, so that allocates) and allocate a
-	// slice per value. Assigning h[key] is what Set does after that.
-	vals := make([]string, 0, 8)
-	set := func(key, v string) {
-		vals = append(vals, v)
-		h[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+	// Every value is formatted into one buffer, turned into one string and
+	// sliced, and the values share one backing array; the keys are
+	// canonical already (Header.Set would canonicalize each, and GHL's
+	// spelling X-RateLimit-* is not canonical, so that allocated).
+	// Assigning h[key] is what Set does after that. Two allocations
+	// instead of a dozen.
+	var keys [9]string
+	var ends [9]int
+	n := 0
+	b := make([]byte, 0, 64+64*d.n)
+	num := func(key string, v int64) {
+		b = strconv.AppendInt(b, v, 10)
+		keys[n], ends[n] = key, len(b)
+		n++
 	}
 	if d.Max > 0 {
-		set(canonMax, strconv.Itoa(d.Max))
-		set(canonRemaining, strconv.Itoa(d.Remaining))
-		set(canonInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
+		num(canonMax, int64(d.Max))
+		num(canonRemaining, int64(d.Remaining))
+		num(canonInterval, d.Interval.Milliseconds())
 	}
 	if d.DailyMax > 0 {
-		set(canonLimitDaily, strconv.Itoa(d.DailyMax))
-		set(canonDailyRemaining, strconv.Itoa(d.DailyRemaining))
+		num(canonLimitDaily, int64(d.DailyMax))
+		num(canonDailyRemaining, int64(d.DailyRemaining))
 	}
 	if !d.Allowed {
-		set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
+		num("Retry-After", int64(d.RetryAfterSeconds()))
 	}
-	if d.n == 0 {
-		return
-	}
-	b := make([]byte, 0, 64*d.n)
-	tight := -1
-	for i, p := range d.policies[:d.n] {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, '"')
-		b = append(b, p.name...)
-		b = append(b, `";q=`...)
-		b = strconv.AppendInt(b, int64(p.max), 10)
-		b = append(b, ";w="...)
-		b = strconv.AppendInt(b, int64(ceilSeconds(p.window, 1)), 10)
-		if !d.Allowed {
-			if p.name == d.Limit && tight < 0 {
+	if d.n > 0 {
+		tight := -1
+		for i, p := range d.policies[:d.n] {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '"')
+			b = append(b, p.name...)
+			b = append(b, `";q=`...)
+			b = strconv.AppendInt(b, int64(p.max), 10)
+			b = append(b, ";w="...)
+			b = strconv.AppendInt(b, int64(ceilSeconds(p.window, 1)), 10)
+			if !d.Allowed {
+				if p.name == d.Limit && tight < 0 {
+					tight = i
+				}
+				continue
+			}
+			if tight < 0 || p.remaining < d.policies[tight].remaining {
 				tight = i
 			}
-			continue
 		}
-		if tight < 0 || p.remaining < d.policies[tight].remaining {
-			tight = i
-		}
+		keys[n], ends[n] = canonPolicy, len(b)
+		n++
+		t := d.policies[max(tight, 0)]
+		b = append(b, '"')
+		b = append(b, t.name...)
+		b = append(b, `";r=`...)
+		b = strconv.AppendInt(b, int64(t.remaining), 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, int64(ceilSeconds(t.reset, 0)), 10)
+		keys[n], ends[n] = canonRateLimit, len(b)
+		n++
 	}
-	tight = max(tight, 0)
-	policy := len(b)
-	t := d.policies[tight]
-	b = append(b, '"')
-	b = append(b, t.name...)
-	b = append(b, `";r=`...)
-	b = strconv.AppendInt(b, int64(t.remaining), 10)
-	b = append(b, ";t="...)
-	b = strconv.AppendInt(b, int64(ceilSeconds(t.reset, 0)), 10)
+	if n == 0 {
+		return
+	}
 	all := string(b)
-	set(canonPolicy, all[:policy])
-	set(canonRateLimit, all[policy:])
+	vals := make([]string, n)
+	start := 0
+	for i := range n {
+		vals[i] = all[start:ends[i]]
+		h[keys[i]] = vals[i : i+1 : i+1]
+		start = ends[i]
+	}
 }
 
 // The canonical forms of the headers Headers sets (see

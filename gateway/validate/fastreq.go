@@ -64,8 +64,8 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 	if p.Schema == nil {
 		return true // kin-openapi checks nothing without a schema
 	}
-	enum, ok := plainStringSchema(p.Schema.Value)
-	if !ok {
+	s := p.Schema.Value
+	if !plainStringSchema(s) {
 		return false
 	}
 	var value string
@@ -94,11 +94,11 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 	if value == "" {
 		return !p.Required
 	}
-	if len(enum) == 0 {
+	if len(s.Enum) == 0 {
 		return true
 	}
-	for _, e := range enum {
-		if e == value {
+	for _, e := range s.Enum {
+		if e == value { // string enum entries only (plainStringSchema)
 			return true
 		}
 	}
@@ -106,26 +106,23 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 }
 
 // plainStringSchema reports whether s is `type: string` with at most a
-// string enum, and returns the enum.
-func plainStringSchema(s *openapi3.Schema) ([]string, bool) {
+// string enum.
+func plainStringSchema(s *openapi3.Schema) bool {
 	if s == nil || s.Type == nil || len(*s.Type) != 1 || !s.Type.Is(openapi3.TypeString) {
-		return nil, false
+		return false
 	}
 	if s.Format != "" || s.Pattern != "" || s.MinLength != 0 || s.MaxLength != nil || s.Const != nil ||
 		len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.Not != nil || s.Items != nil ||
 		len(s.Properties) > 0 || s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil ||
 		s.Nullable || s.ReadOnly || s.WriteOnly || s.Extensions["x-nullable"] != nil {
-		return nil, false
+		return false
 	}
-	var enum []string
 	for _, e := range s.Enum {
-		str, ok := e.(string)
-		if !ok {
-			return nil, false
+		if _, ok := e.(string); !ok {
+			return false
 		}
-		enum = append(enum, str)
 	}
-	return enum, true
+	return true
 }
 
 // unreserved reports whether s holds only RFC 3986 unreserved characters,
