@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -62,6 +63,7 @@ func (m *metrics) write(b *strings.Builder) {
 func (g *Gateway) serveMetrics(c *gin.Context) {
 	var b strings.Builder
 	g.metrics.write(&b)
+	g.writeDependencyMetrics(c.Request.Context(), &b)
 	c.Data(http.StatusOK, "text/plain; version=0.0.4", []byte(b.String()))
 }
 
@@ -78,4 +80,47 @@ func (m *metrics) snapshot() (decisions, violations []dashboard.Count) {
 	}
 	sort.Slice(violations, func(i, j int) bool { return violations[i].Value > violations[j].Value })
 	return decisions, violations
+}
+
+// writeDependencyMetrics adds the rate-limit store's and the circuit
+// breakers' state, so an alert can fire when Redis is down or GHL is cut off.
+func (g *Gateway) writeDependencyMetrics(ctx context.Context, b *strings.Builder) {
+	if g.limiter != nil {
+		h := g.limiter.Health(ctx)
+		up := 1
+		if h.Status == "down" {
+			up = 0
+		}
+		degraded := 0
+		if h.Status == "degraded" {
+			degraded = 1
+		}
+		b.WriteString("# HELP ghlgate_ratelimit_backend_up 1 when the rate-limit store decides; 0 while it fails and requests are refused.\n# TYPE ghlgate_ratelimit_backend_up gauge\n")
+		fmt.Fprintf(b, "ghlgate_ratelimit_backend_up{backend=%q} %d\n", h.Backend, up)
+		b.WriteString("# HELP ghlgate_ratelimit_degraded 1 while Redis fails and local limits decide (on_redis_error: local).\n# TYPE ghlgate_ratelimit_degraded gauge\n")
+		fmt.Fprintf(b, "ghlgate_ratelimit_degraded %d\n", degraded)
+		b.WriteString("# HELP ghlgate_ratelimit_redis_errors_total Rate-limit store errors.\n# TYPE ghlgate_ratelimit_redis_errors_total counter\n")
+		fmt.Fprintf(b, "ghlgate_ratelimit_redis_errors_total %d\n", h.RedisErrors)
+		b.WriteString("# HELP ghlgate_ratelimit_decisions_total Rate-limit decisions by outcome.\n# TYPE ghlgate_ratelimit_decisions_total counter\n")
+		fmt.Fprintf(b, "ghlgate_ratelimit_decisions_total{outcome=\"allowed\"} %d\nghlgate_ratelimit_decisions_total{outcome=\"refused\"} %d\nghlgate_ratelimit_decisions_total{outcome=\"local\"} %d\n",
+			h.Allowed, h.Refused, h.LocalDecisions)
+		b.WriteString("# HELP ghlgate_ratelimit_held_locations Locations held because GHL said so.\n# TYPE ghlgate_ratelimit_held_locations gauge\n")
+		fmt.Fprintf(b, "ghlgate_ratelimit_held_locations %d\n", len(h.Held))
+	}
+	if g.breakers != nil {
+		states := g.breakers.BreakerStates()
+		hosts := make([]string, 0, len(states))
+		for h := range states {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		b.WriteString("# HELP ghlgate_circuit_open 1 while the circuit to an upstream host is open or half-open.\n# TYPE ghlgate_circuit_open gauge\n")
+		for _, host := range hosts {
+			open := 0
+			if states[host] != "closed" {
+				open = 1
+			}
+			fmt.Fprintf(b, "ghlgate_circuit_open{host=%q,state=%q} %d\n", host, states[host], open)
+		}
+	}
 }

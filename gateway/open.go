@@ -229,7 +229,26 @@ func OpenMocks(ctx context.Context, cfg *config.Config, db *store.DB, spec *open
 	if err != nil {
 		return nil, fmt.Errorf("mock static responses: %w", err)
 	}
-	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Logger: log, NewID: newID, OnMutation: onMutation}), nil
+	faults, err := MockFaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return mocks.NewRegistry(mocks.RegistryOptions{Seed: seed, Persist: persist, Static: static, Faults: faults,
+		Logger: log, NewID: newID, OnMutation: onMutation}), nil
+}
+
+// MockFaults turns mock.faults into the mock's fault rules and checks their
+// directives, so a typo stops the start (and --check-config) instead of
+// being dropped.
+func MockFaults(cfg *config.Config) ([]mocks.FaultRule, error) {
+	rules := make([]mocks.FaultRule, len(cfg.Mock.Faults))
+	for i, f := range cfg.Mock.Faults {
+		rules[i] = mocks.FaultRule{Method: f.Method, PathPrefix: f.PathPrefix, Fault: f.Fault, Probability: f.Probability, Every: f.Every}
+	}
+	if err := mocks.ValidateFaultRules(rules); err != nil {
+		return nil, fmt.Errorf("mock.faults: %w", err)
+	}
+	return rules, nil
 }
 
 func networkTransport(cfg *config.Config) http.RoundTripper {

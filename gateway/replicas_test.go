@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rankr/ghlgate/gateway"
 	"github.com/rankr/ghlgate/gateway/audit"
 	"github.com/rankr/ghlgate/gateway/auth"
 	"github.com/rankr/ghlgate/gateway/config"
@@ -165,5 +166,48 @@ func TestDashboard(t *testing.T) {
 	r := h.do(t, "GET", "/_gateway/dashboard/data", admin, "")
 	if r.status != 200 || !strings.Contains(r.raw, `"reason":"scope_missing"`) || !strings.Contains(r.raw, `"credential":"pit"`) {
 		t.Errorf("dashboard data = %d %s; want the scope_missing refusal and the credential", r.status, r.raw)
+	}
+}
+
+// A configured fault rule makes the mock misbehave without any header.
+func TestConfiguredMockFault(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) {
+		c.Upstream.Retry.Retries = -1
+		c.Mock.Faults = []config.FaultRule{{Method: "GET", PathPrefix: "/contacts/", Fault: "status=503", Every: 2}}
+	}})
+	h := &harness{Env: env}
+	key := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly"}, Stages: []string{"staging"}})
+	var got []int
+	for range 4 {
+		got = append(got, h.do(t, "GET", "/staging/contacts/?locationId=ve9EPM428h8vShlRW1KT&limit=1", key, "").status)
+	}
+	if fmt.Sprint(got) != "[200 503 200 503]" {
+		t.Errorf("statuses with a fault every 2nd request = %v; want [200 503 200 503]", got)
+	}
+	bad := config.Default()
+	bad.Mock.Faults = []config.FaultRule{{Fault: "status=teapot"}}
+	if _, err := gateway.MockFaults(bad); err == nil || !strings.Contains(err.Error(), "mock.faults") {
+		t.Errorf("MockFaults(typo) = %v; want an error naming mock.faults", err)
+	}
+}
+
+// With Redis unreachable, the metrics and /healthz say so.
+func TestRedisDownShowsInMetricsAndHealth(t *testing.T) {
+	env := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) {
+		c.RateLimit.RedisURL = "redis://127.0.0.1:1/0"
+		c.RateLimit.OnRedisError = "fail_closed"
+	}})
+	h := &harness{Env: env}
+	key := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly"}, Stages: []string{"staging"}})
+	if r := h.do(t, "GET", "/staging/contacts/?locationId=ve9EPM428h8vShlRW1KT", key, ""); r.status != 503 || r.body["reason"] != "dependency_unavailable" {
+		t.Errorf("request with Redis down, fail_closed = %d %s; want 503 dependency_unavailable", r.status, r.raw)
+	}
+	hz := h.do(t, "GET", "/healthz", "", "")
+	if hz.body["status"] != "degraded" {
+		t.Errorf("healthz = %s; want degraded", hz.raw)
+	}
+	m := h.do(t, "GET", "/_gateway/metrics", "", "")
+	if !strings.Contains(m.raw, `ghlgate_ratelimit_backend_up{backend="redis"} 0`) {
+		t.Errorf("metrics = %s; want the Redis backend down", m.raw)
 	}
 }

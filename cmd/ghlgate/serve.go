@@ -33,6 +33,9 @@ func (a *app) serveCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if _, err := gateway.MockFaults(cfg); err != nil {
+					return err
+				}
 				fmt.Fprintf(a.stdout, "configuration OK (%s; spec %s: %d operations, %d warnings)\n",
 					orDefault(cfg.Path(), "embedded defaults"), spec.Source, len(spec.Operations), len(spec.Warnings))
 				return nil

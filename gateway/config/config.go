@@ -174,6 +174,26 @@ type Mock struct {
 	// SeedDir loads seed data from a folder instead of the embedded
 	// fixtures/seed. Default "".
 	SeedDir string `yaml:"seed_dir"`
+	// Faults make the mock misbehave on purpose for matching requests, as
+	// the X-Mock-Fault header does for one request. Default none.
+	Faults []FaultRule `yaml:"faults"`
+}
+
+// FaultRule injects a fault into the mock's answers to matching requests.
+type FaultRule struct {
+	// Method matches the request method; empty matches any.
+	Method string `yaml:"method"`
+	// PathPrefix matches the start of the path relative to the API root,
+	// for example /contacts/; empty matches any.
+	PathPrefix string `yaml:"path_prefix"`
+	// Fault is the directives, as in X-Mock-Fault: latency=300ms,
+	// status=429, status=503, reset.
+	Fault string `yaml:"fault"`
+	// Probability in (0, 1] applies the fault at random; zero applies it
+	// always, unless Every is set.
+	Probability float64 `yaml:"probability"`
+	// Every applies the fault to every Nth matching request.
+	Every int `yaml:"every"`
 }
 
 // Log configures the process log.
@@ -338,6 +358,18 @@ func (c *Config) Validate() error {
 	if c.Mock.SeedDir != "" {
 		if st, err := os.Stat(c.Mock.SeedDir); err != nil || !st.IsDir() {
 			bad("mock.seed_dir", "%s is not a readable folder", c.Mock.SeedDir)
+		}
+	}
+	for i, f := range c.Mock.Faults {
+		field := fmt.Sprintf("mock.faults[%d]", i)
+		if strings.TrimSpace(f.Fault) == "" {
+			bad(field+".fault", "is empty; give directives such as latency=300ms, status=503 or reset")
+		}
+		if f.Probability < 0 || f.Probability > 1 {
+			bad(field+".probability", "%v is not between 0 and 1", f.Probability)
+		}
+		if f.Every < 0 {
+			bad(field+".every", "must not be negative, got %d", f.Every)
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
