@@ -1,5 +1,7 @@
 package locations
 
+import "github.com/rankr/ghlgate/gateway/jsonscan"
+
 // A one-pass reader of GHL answers for FromResponse. encoding/json checks
 // the whole body twice (the envelope map, then the resource) and builds a
 // map of raw members: a quarter of the gateway's CPU on GET /contacts/{id}.
@@ -12,153 +14,50 @@ package locations
 const maxDepth = 512
 
 type scanner struct {
-	b     []byte
-	i     int
+	jsonscan.Scanner
 	depth int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// str reads a string at s.i (which holds '"') and returns its raw bytes
-// and whether it holds an escape. ok is false for invalid JSON.
-func (s *scanner) str() (raw []byte, escaped, ok bool) {
-	s.i++
-	start := s.i
-	for s.i < len(s.b) {
-		// Runs of plain bytes first: most of a body is inside strings.
-		s.i += plainRun(s.b[s.i:])
-		if s.i >= len(s.b) {
-			break
-		}
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			raw = s.b[start:s.i]
-			s.i++
-			return raw, escaped, true
-		case c < 0x20:
-			return nil, false, false
-		case c == '\\':
-			escaped = true
-			if s.i+1 >= len(s.b) {
-				return nil, false, false
-			}
-			switch s.b[s.i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
-			case 'u':
-				if s.i+6 > len(s.b) {
-					return nil, false, false
-				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return nil, false, false
-					}
-				}
-				s.i += 6
-			default:
-				return nil, false, false
-			}
-		default:
-			s.i++
-		}
-	}
-	return nil, false, false
-}
-
-func (s *scanner) digits() int {
-	n := 0
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
-		n++
-	}
-	return n
-}
-
-func (s *scanner) number() bool {
-	if s.b[s.i] == '-' {
-		s.i++
-	}
-	if s.i < len(s.b) && s.b[s.i] == '0' {
-		s.i++
-	} else if s.digits() == 0 {
-		return false
-	}
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
-		if s.digits() == 0 {
-			return false
-		}
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
-		}
-		if s.digits() == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *scanner) literal(lit string) bool {
-	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-		s.i += len(lit)
-		return true
-	}
-	return false
 }
 
 // skip checks the syntax of one value; false means invalid or too deep.
 func (s *scanner) skip() bool {
-	if s.i >= len(s.b) {
+	if s.I >= len(s.B) {
 		return false
 	}
-	switch c := s.b[s.i]; {
+	switch c := s.B[s.I]; {
 	case c == '"':
-		_, _, ok := s.str()
+		_, _, ok := s.Str()
 		return ok
 	case c == 't':
-		return s.literal("true")
+		return s.Literal("true")
 	case c == 'f':
-		return s.literal("false")
+		return s.Literal("false")
 	case c == 'n':
-		return s.literal("null")
+		return s.Literal("null")
 	case c == '-' || ('0' <= c && c <= '9'):
-		return s.number()
+		return numberOK(s)
 	case c == '[':
 		return s.container(']', func() bool { return s.skip() })
 	case c == '{':
 		return s.container('}', func() bool {
-			if s.i >= len(s.b) || s.b[s.i] != '"' {
+			if s.I >= len(s.B) || s.B[s.I] != '"' {
 				return false
 			}
-			if _, _, ok := s.str(); !ok {
+			if _, _, ok := s.Str(); !ok {
 				return false
 			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
+			s.WS()
+			if s.I >= len(s.B) || s.B[s.I] != ':' {
 				return false
 			}
-			s.i++
-			s.ws()
+			s.I++
+			s.WS()
 			return s.skip()
 		})
 	}
 	return false
 }
 
-// container reads the members or elements of an object or array at s.i,
+// container reads the members or elements of an object or array at s.I,
 // each with member, up to the closing byte.
 func (s *scanner) container(closing byte, member func() bool) bool {
 	s.depth++
@@ -166,26 +65,26 @@ func (s *scanner) container(closing byte, member func() bool) bool {
 	if s.depth > maxDepth {
 		return false
 	}
-	s.i++
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == closing {
-		s.i++
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == closing {
+		s.I++
 		return true
 	}
 	for {
-		s.ws()
+		s.WS()
 		if !member() {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.b) {
+		s.WS()
+		if s.I >= len(s.B) {
 			return false
 		}
-		switch s.b[s.i] {
+		switch s.B[s.I] {
 		case ',':
-			s.i++
+			s.I++
 		case closing:
-			s.i++
+			s.I++
 			return true
 		default:
 			return false
@@ -208,9 +107,9 @@ type inner struct {
 // an envelope member's object is searched for its locationId while it is
 // checked, instead of being checked first and read again.
 func fromResponseFast(body []byte) (loc string, found, sure bool) {
-	s := &scanner{b: body}
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
+	s := &scanner{Scanner: jsonscan.Scanner{B: body}}
+	s.WS()
+	if s.I >= len(s.B) || s.B[s.I] != '{' {
 		return "", false, false
 	}
 	var env [8]inner // one per envelope key
@@ -220,21 +119,21 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	var top span
 	unsure := false
 	ok := s.container('}', func() bool {
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
+		if s.I >= len(s.B) || s.B[s.I] != '"' {
 			return false
 		}
-		key, escaped, ok := s.str()
+		key, escaped, ok := s.Str()
 		if !ok {
 			return false
 		}
 		unsure = unsure || escaped
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		s.WS()
+		if s.I >= len(s.B) || s.B[s.I] != ':' {
 			return false
 		}
-		s.i++
-		s.ws()
-		start := s.i
+		s.I++
+		s.WS()
+		start := s.I
 		envIdx := -1
 		for i, k := range envelopeKeys {
 			if string(key) == k {
@@ -252,15 +151,15 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 			return false
 		}
 		if string(key) == "locationId" {
-			top = span{start, s.i}
+			top = span{start, s.I}
 		}
 		return true
 	})
 	if !ok || unsure {
 		return "", false, false
 	}
-	s.ws()
-	if s.i != len(s.b) {
+	s.WS()
+	if s.I != len(s.B) {
 		return "", false, false
 	}
 	for _, in := range env[:len(envelopeKeys)] {
@@ -278,8 +177,8 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 		v := body[top.start:top.end]
 		switch v[0] {
 		case '"':
-			s := &scanner{b: v}
-			raw, escaped, _ := s.str()
+			s := &scanner{Scanner: jsonscan.Scanner{B: v}}
+			raw, escaped, _ := s.Str()
 			if escaped {
 				return "", false, false
 			}
@@ -292,14 +191,14 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	return "", false, true
 }
 
-// resource checks the value at s.i like skip and, when it is an object,
+// resource checks the value at s.I like skip and, when it is an object,
 // reads its locationId member the way encoding/json fills
 // struct{LocationID *string}: keys match case-insensitively, the last match
 // wins, null leaves nil, and any other non-string type fails the whole
 // decode. ok is false for invalid JSON.
 func (s *scanner) resource() (in inner, ok bool) {
 	in.set = true
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
+	if s.I >= len(s.B) || s.B[s.I] != '{' {
 		// null, or a type error: no location either way.
 		in.sure = true
 		return in, s.skip()
@@ -307,30 +206,30 @@ func (s *scanner) resource() (in inner, ok bool) {
 	var last span
 	typeErr, unsure := false, false
 	ok = s.container('}', func() bool {
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
+		if s.I >= len(s.B) || s.B[s.I] != '"' {
 			return false
 		}
-		key, escaped, ok := s.str()
+		key, escaped, ok := s.Str()
 		if !ok {
 			return false
 		}
 		if escaped || !asciiOnly(key) {
 			unsure = true
 		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		s.WS()
+		if s.I >= len(s.B) || s.B[s.I] != ':' {
 			return false
 		}
-		s.i++
-		s.ws()
-		start := s.i
+		s.I++
+		s.WS()
+		start := s.I
 		if !s.skip() {
 			return false
 		}
 		if equalFoldASCII(key, "locationId") {
-			switch s.b[start] {
+			switch s.B[start] {
 			case '"', 'n':
-				last = span{start, s.i}
+				last = span{start, s.I}
 			default:
 				typeErr = true
 			}
@@ -341,11 +240,11 @@ func (s *scanner) resource() (in inner, ok bool) {
 		return in, ok
 	}
 	in.sure = true
-	if typeErr || last.end == 0 || s.b[last.start] == 'n' {
+	if typeErr || last.end == 0 || s.B[last.start] == 'n' {
 		return in, true
 	}
-	ls := &scanner{b: s.b[last.start:last.end]}
-	raw, escaped, _ := ls.str()
+	ls := &scanner{Scanner: jsonscan.Scanner{B: s.B[last.start:last.end]}}
+	raw, escaped, _ := ls.Str()
 	if escaped {
 		in.sure = false
 		return in, true
@@ -390,3 +289,8 @@ var plain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+func numberOK(s *scanner) bool {
+	_, _, ok := s.Number()
+	return ok
+}

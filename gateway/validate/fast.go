@@ -10,6 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/rankr/ghlgate/gateway/jsonscan"
 )
 
 // The fast path of response validation. kin-openapi decodes every answer
@@ -263,39 +265,27 @@ func (v *Validator) fastResponseOK(r *http.Request, route *routers.Route, status
 	if f == nil {
 		return false
 	}
-	s := scanner{b: body}
-	s.ws()
+	s := scanner{jsonscan.Scanner{B: body}}
+	s.WS()
 	if !s.value(f) {
 		return false
 	}
-	s.ws()
-	return s.i == len(s.b)
+	s.WS()
+	return s.I == len(s.B)
 }
 
 // scanner checks JSON bytes against a fastSchema in one pass. Every method
 // returns false for "not certainly valid".
 type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
+	jsonscan.Scanner
 }
 
 func (s *scanner) value(f *fastSchema) bool {
-	if s.i >= len(s.b) {
+	if s.I >= len(s.B) {
 		return false
 	}
 	var kind uint8
-	switch c := s.b[s.i]; {
+	switch c := s.B[s.I]; {
 	case c == '{':
 		kind = kObject
 	case c == '[':
@@ -314,7 +304,7 @@ func (s *scanner) value(f *fastSchema) bool {
 	if kind == kNull {
 		// kin-openapi accepts null exactly when the schema permits it,
 		// before anything else (allOf included).
-		return f.types&kNull != 0 && s.literal("null")
+		return f.types&kNull != 0 && s.Literal("null")
 	}
 	if kind == kObject || kind == kArray {
 		return s.container(f, kind)
@@ -322,11 +312,11 @@ func (s *scanner) value(f *fastSchema) bool {
 	var str []byte
 	switch kind {
 	case kBool:
-		if !s.literal("true") && !s.literal("false") {
+		if !s.Literal("true") && !s.Literal("false") {
 			return false
 		}
 	case kString:
-		raw, escaped, ok := s.strRaw()
+		raw, escaped, ok := s.Str()
 		if !ok {
 			return false
 		}
@@ -376,24 +366,24 @@ func (s *scanner) container(f *fastSchema, kind uint8) bool {
 	if f.enum != nil {
 		return false // kin-openapi compares containers with enums deeply
 	}
-	start := s.i
+	start := s.I
 	end := -1
 	var check func(f *fastSchema) bool
 	check = func(f *fastSchema) bool {
 		if f.types&kind == 0 {
 			return false
 		}
-		s.i = start
+		s.I = start
 		var ok bool
 		if kind == kObject {
 			ok = s.object(f)
 		} else {
 			ok = s.array(f)
 		}
-		if !ok || (end >= 0 && s.i != end) {
+		if !ok || (end >= 0 && s.I != end) {
 			return false
 		}
-		end = s.i
+		end = s.I
 		for _, sub := range f.allOf {
 			if !check(sub) {
 				return false
@@ -404,104 +394,17 @@ func (s *scanner) container(f *fastSchema, kind uint8) bool {
 	if !check(f) {
 		return false
 	}
-	s.i = end
+	s.I = end
 	return true
-}
-
-func (s *scanner) literal(lit string) bool {
-	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-		s.i += len(lit)
-		return true
-	}
-	return false
-}
-
-// strRaw returns the bytes between the quotes and whether they hold an
-// escape.
-func (s *scanner) strRaw() (raw []byte, escaped, ok bool) {
-	s.i++ // opening quote
-	start := s.i
-	for s.i < len(s.b) {
-		// Runs of plain bytes first: most of a body is inside strings.
-		s.i += plainRun(s.b[s.i:])
-		if s.i >= len(s.b) {
-			break
-		}
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			raw = s.b[start:s.i]
-			s.i++
-			return raw, escaped, true
-		case c < 0x20:
-			return nil, false, false
-		case c == '\\':
-			escaped = true
-			if s.i+1 >= len(s.b) {
-				return nil, false, false
-			}
-			switch s.b[s.i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
-			case 'u':
-				if s.i+6 > len(s.b) {
-					return nil, false, false
-				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return nil, false, false
-					}
-				}
-				s.i += 6
-			default:
-				return nil, false, false
-			}
-		default:
-			s.i++
-		}
-	}
-	return nil, false, false
 }
 
 // number scans a JSON number and says whether it is integral. Like
 // json.Number.Float64 in kin-openapi, a number beyond float64 fails.
 func (s *scanner) number() (uint8, bool) {
-	start := s.i
-	if s.b[s.i] == '-' {
-		s.i++
-	}
-	digits := func() int {
-		n := 0
-		for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-			s.i++
-			n++
-		}
-		return n
-	}
-	if s.i < len(s.b) && s.b[s.i] == '0' {
-		s.i++
-	} else if digits() == 0 {
+	text, plain, ok := s.Number()
+	if !ok {
 		return 0, false
 	}
-	plain := true
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
-		plain = false
-		if digits() == 0 {
-			return 0, false
-		}
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		plain = false
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
-		}
-		if digits() == 0 {
-			return 0, false
-		}
-	}
-	text := s.b[start:s.i]
 	if plain && len(text) <= 15 {
 		return kInteger, true // exact in a float64
 	}
@@ -516,28 +419,28 @@ func (s *scanner) number() (uint8, bool) {
 }
 
 func (s *scanner) array(f *fastSchema) bool {
-	s.i++ // [
-	s.ws()
+	s.I++ // [
+	s.WS()
 	n := int64(0)
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
+	if s.I < len(s.B) && s.B[s.I] == ']' {
+		s.I++
 	} else {
 		for {
-			s.ws()
+			s.WS()
 			if !s.element(f.items) {
 				return false
 			}
 			n++
-			s.ws()
-			if s.i >= len(s.b) {
+			s.WS()
+			if s.I >= len(s.B) {
 				return false
 			}
-			if s.b[s.i] == ',' {
-				s.i++
+			if s.B[s.I] == ',' {
+				s.I++
 				continue
 			}
-			if s.b[s.i] == ']' {
-				s.i++
+			if s.B[s.I] == ']' {
+				s.I++
 				break
 			}
 			return false
@@ -564,31 +467,31 @@ var anything = &fastSchema{types: kAll | kNull, maxItems: -1}
 func (s *scanner) skip() bool { return s.value(anything) }
 
 func (s *scanner) object(f *fastSchema) bool {
-	s.i++ // {
+	s.I++ // {
 	var seenSmall uint64
 	var seenBig []bool
 	if len(f.propList) > 64 {
 		seenBig = make([]bool, len(f.propList))
 	}
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == '}' {
+		s.I++
 	} else {
 		for {
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != '"' {
+			s.WS()
+			if s.I >= len(s.B) || s.B[s.I] != '"' {
 				return false
 			}
-			key, escaped, ok := s.strRaw()
+			key, escaped, ok := s.Str()
 			if !ok || escaped {
 				return false // an escaped key is left to kin-openapi
 			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
+			s.WS()
+			if s.I >= len(s.B) || s.B[s.I] != ':' {
 				return false
 			}
-			s.i++
-			s.ws()
+			s.I++
+			s.WS()
 			idx, known := f.props[string(key)]
 			if known {
 				if seenBig != nil {
@@ -617,16 +520,16 @@ func (s *scanner) object(f *fastSchema) bool {
 			if !ok2 {
 				return false
 			}
-			s.ws()
-			if s.i >= len(s.b) {
+			s.WS()
+			if s.I >= len(s.B) {
 				return false
 			}
-			if s.b[s.i] == ',' {
-				s.i++
+			if s.B[s.I] == ',' {
+				s.I++
 				continue
 			}
-			if s.b[s.i] == '}' {
-				s.i++
+			if s.B[s.I] == '}' {
+				s.I++
 				break
 			}
 			return false
@@ -643,12 +546,3 @@ func (s *scanner) object(f *fastSchema) bool {
 	}
 	return true
 }
-
-// plain marks the bytes a string can hold as they are: not a quote, a
-// backslash or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()

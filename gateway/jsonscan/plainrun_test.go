@@ -1,4 +1,4 @@
-package validate
+package jsonscan
 
 import (
 	"math/rand/v2"

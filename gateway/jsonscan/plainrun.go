@@ -1,4 +1,4 @@
-package locations
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -29,3 +29,12 @@ func plainRun(b []byte) int {
 	}
 	return i
 }
+
+// plain marks the bytes a string can hold as they are: not a quote, a
+// backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
