@@ -51,25 +51,8 @@ func (s *SQLStore) queueDeliveries(ctx context.Context, subscriber string, types
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		rows, err := tx.Tx.QueryContext(ctx, s.q("SELECT seq, id, type, contact_id, resource_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), last, limit)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			seq               int64
-			id, typ, cid, rid string
-		}
-		var evs []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.seq, &r.id, &r.typ, &r.cid, &r.rid); err != nil {
-				rows.Close()
-				return err
-			}
-			evs = append(evs, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(evs) == 0 {
+		evs, err := queryEventRows(ctx, tx.Tx, s.q("SELECT seq, id, type, contact_id, resource_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), last, limit)
+		if err != nil || len(evs) == 0 {
 			return err
 		}
 		for _, e := range evs {
@@ -187,25 +170,8 @@ func (s *SQLStore) requeue(ctx context.Context, subscriber string, types []strin
 			n = int(c)
 			return err
 		}
-		rows, err := tx.Tx.QueryContext(ctx, s.q("SELECT seq, id, type, contact_id, resource_id FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq"), r.From, to)
+		evs, err := queryEventRows(ctx, tx.Tx, s.q("SELECT seq, id, type, contact_id, resource_id FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq"), r.From, to)
 		if err != nil {
-			return err
-		}
-		type row struct {
-			seq               int64
-			id, typ, cid, rid string
-		}
-		var evs []row
-		for rows.Next() {
-			var e row
-			if err := rows.Scan(&e.seq, &e.id, &e.typ, &e.cid, &e.rid); err != nil {
-				rows.Close()
-				return err
-			}
-			evs = append(evs, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, e := range evs {
@@ -227,4 +193,29 @@ func (s *SQLStore) requeue(ctx context.Context, subscriber string, types []strin
 		return 0, err
 	}
 	return n, nil
+}
+
+// eventRow is what delivery needs of an event.
+type eventRow struct {
+	seq               int64
+	id, typ, cid, rid string
+}
+
+// queryEventRows runs q, which selects seq, id, type, contact_id and
+// resource_id, and reads every row.
+func queryEventRows(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]eventRow, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []eventRow
+	for rows.Next() {
+		var r eventRow
+		if err := rows.Scan(&r.seq, &r.id, &r.typ, &r.cid, &r.rid); err != nil {
+			return nil, err
+		}
+		evs = append(evs, r)
+	}
+	return evs, rows.Err()
 }
