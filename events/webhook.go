@@ -108,6 +108,21 @@ func (r *Recorder) IngestWebhook(ctx context.Context, payload []byte, stage stri
 	}
 	ev.Resource = r.red.Redact(ev.Resource)
 	ev.Raw = r.red.Redact(ev.Raw)
+	// GHL may report a change before the gateway has its answer (the mock
+	// always does: it sends the webhook while answering). If a change
+	// still in flight could be the one reported, the webhook is not
+	// recorded yet: ErrEchoPending asks GHL to deliver it again, by which
+	// time the gateway's event exists and the webhook becomes its echo.
+	// This check comes before the one for the event: an intent closes in
+	// the transaction that writes its event, so when the intent is no
+	// longer pending here, the event is visible below.
+	pending, err := r.echoPending(ctx, ev, now)
+	if err != nil {
+		return Event{}, false, fmt.Errorf("ingest webhook: %w", err)
+	}
+	if pending {
+		return Event{}, false, ErrEchoPending
+	}
 	if ev.ResourceID != "" {
 		cands, err := r.st.EchoCandidates(ctx, ev.ResourceID, now.Add(-r.window))
 		if err != nil {
@@ -127,18 +142,6 @@ func (r *Recorder) IngestWebhook(ctx context.Context, payload []byte, stage stri
 				return c, true, nil
 			}
 		}
-	}
-	// GHL may report a change before the gateway has its answer (the mock
-	// always does: it sends the webhook while answering). If a change
-	// still in flight could be the one reported, the webhook is not
-	// recorded yet: ErrEchoPending asks GHL to deliver it again, by which
-	// time the gateway's event exists and the webhook becomes its echo.
-	pending, err := r.echoPending(ctx, ev, now)
-	if err != nil {
-		return Event{}, false, fmt.Errorf("ingest webhook: %w", err)
-	}
-	if pending {
-		return Event{}, false, ErrEchoPending
 	}
 	stored, err := r.st.Append(ctx, ev)
 	if err != nil {
