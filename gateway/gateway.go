@@ -192,14 +192,14 @@ func (g *Gateway) routes() *gin.Engine {
 	e.GET("/_gateway/metrics", g.serveMetrics)
 	e.Any("/_gateway/mock/*rest", g.adminOnly(g.serveMockAdmin))
 	e.POST("/_gateway/staging/clone", g.adminOnly(g.serveClone))
-	e.GET("/_gateway/limits/:location", g.serveForecast)
+	e.GET("/_gateway/limits/:location", g.serveForecast())
 	if g.runs != nil {
 		e.GET("/_gateway/contract-runs", g.adminOnly(gin.WrapH(g.runs)))
 	}
 	// The page holds no data; the data needs gateway.admin.
 	e.GET("/_gateway/dashboard", g.serveDashboard)
 	e.GET("/_gateway/dashboard/data", g.adminOnly(g.serveDashboardData))
-	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts)
+	e.GET("/_gateway/test-contacts/:dataset", g.serveTestContacts())
 	if g.events != nil {
 		// The event feed has its own scope: holding contacts.readonly does
 		// not let a client read every change of every location.

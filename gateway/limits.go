@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rankr/ghlgate/gateway/auth"
 	"github.com/rankr/ghlgate/gateway/config"
 	"github.com/rankr/ghlgate/gateway/problem"
 	"github.com/rankr/ghlgate/gateway/ratelimit"
@@ -134,28 +135,24 @@ func setRateHeaders(x *exchange, h http.Header) {
 // serveForecast is GET /_gateway/limits/{location}?stage=production: the
 // location's daily budget and, at the current rate, when it runs out. Any
 // key allowed on that location and stage may read it.
-func (g *Gateway) serveForecast(c *gin.Context) {
-	id := c.GetString(ctxRequestID)
-	k, err := g.keys.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
-	if err != nil {
-		problem.Write(c.Writer, authProblem(err), c.Request.URL.Path, id)
-		return
-	}
-	loc := c.Param("location")
-	stage := c.DefaultQuery("stage", config.StageProduction)
-	if !k.AllowsLocation(loc) || !k.AllowsStage(stage) {
-		problem.Write(c.Writer, problem.New(http.StatusForbidden, problem.ReasonLocationDenied,
-			fmt.Sprintf("client %s may not read location %s on %s", k.Name, loc, stage)), c.Request.URL.Path, id)
-		return
-	}
-	if g.limiter == nil {
-		problem.Write(c.Writer, problem.New(http.StatusNotFound, problem.ReasonNotFound, "no rate limits are configured"), c.Request.URL.Path, id)
-		return
-	}
-	f, err := g.limiter.Forecast(c.Request.Context(), stage, loc, g.now())
-	if err != nil {
-		problem.Write(c.Writer, problem.Wrap(http.StatusServiceUnavailable, problem.ReasonDependencyDown, "the forecast could not be computed; retry later", err), c.Request.URL.Path, id)
-		return
-	}
-	c.JSON(http.StatusOK, f)
+func (g *Gateway) serveForecast() gin.HandlerFunc {
+	return g.guard(nil, func(c *gin.Context, k *auth.Key) *problem.Error {
+		loc, stage := c.Param("location"), c.DefaultQuery("stage", config.StageProduction)
+		if !k.AllowsLocation(loc) || !k.AllowsStage(stage) {
+			return problem.New(http.StatusForbidden, problem.ReasonLocationDenied,
+				fmt.Sprintf("client %s may not read location %s on %s", k.Name, loc, stage))
+		}
+		if g.limiter == nil {
+			return problem.New(http.StatusNotFound, problem.ReasonNotFound, "no rate limits are configured")
+		}
+		return nil
+	}, func(c *gin.Context, _ *auth.Key) {
+		f, err := g.limiter.Forecast(c.Request.Context(), c.DefaultQuery("stage", config.StageProduction), c.Param("location"), g.now())
+		if err != nil {
+			problem.Write(c.Writer, problem.Wrap(http.StatusServiceUnavailable, problem.ReasonDependencyDown,
+				"the forecast could not be computed; retry later", err), c.Request.URL.Path, c.GetString(ctxRequestID))
+			return
+		}
+		c.JSON(http.StatusOK, f)
+	})
 }
