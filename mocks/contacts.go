@@ -157,11 +157,10 @@ func insertContact(st *state, rq *request, c *Contact, loc string) {
 
 // GET /contacts/{contactId} → 200 {contact}.
 func getContact(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	return http.StatusOK, map[string]any{"contact": c}, nil
 }
 
@@ -202,11 +201,10 @@ func updateContact(st *state, rq *request) (int, any, error) {
 
 // DELETE /contacts/{contactId} → 200 {succeded: true}.
 func deleteContact(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	st.deleteContact(c.ID)
 	rq.mutate(st, KindContact, ActionDelete, c.LocationID, c.ID, c.ID, c)
 	return http.StatusOK, map[string]any{"succeded": true}, nil

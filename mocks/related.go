@@ -7,11 +7,10 @@ import (
 // taskOf finds a task of the path's contact. A task of another contact is
 // "not found", as the pair (contactId, taskId) addresses it.
 func taskOf(st *state, rq *request) (*Contact, *Task, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return nil, nil, err
 	}
-	rq.location = c.LocationID
 	t, ok := st.Tasks[rq.id]
 	if !ok || t.ContactID != c.ID {
 		return nil, nil, errTaskNotFound
@@ -21,22 +20,20 @@ func taskOf(st *state, rq *request) (*Contact, *Task, error) {
 
 // GET /contacts/{contactId}/tasks → {tasks}.
 func listTasks(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	return http.StatusOK, map[string]any{"tasks": nonNilSlice(st.tasksOf(c.ID))}, nil
 }
 
 // POST /contacts/{contactId}/tasks {title, dueDate, completed, body?,
 // assignedTo?} → 201 {task}.
 func createTask(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	f, err := parseFields(rq.body)
 	if err != nil {
 		return 0, nil, err
@@ -142,11 +139,10 @@ func deleteTask(st *state, rq *request) (int, any, error) {
 }
 
 func noteOf(st *state, rq *request) (*Contact, *Note, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return nil, nil, err
 	}
-	rq.location = c.LocationID
 	n, ok := st.Notes[rq.id]
 	if !ok || n.ContactID != c.ID {
 		return nil, nil, errNoteNotFound
@@ -156,11 +152,10 @@ func noteOf(st *state, rq *request) (*Contact, *Note, error) {
 
 // GET /contacts/{contactId}/notes → {notes}, newest first.
 func listNotes(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	return http.StatusOK, map[string]any{"notes": nonNilSlice(st.notesOf(c.ID))}, nil
 }
 
@@ -184,11 +179,10 @@ func applyNote(n *Note, f *fields) {
 
 // POST /contacts/{contactId}/notes {body, userId?, ...} → 201 {note}.
 func createNote(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	f, err := parseFields(rq.body)
 	if err != nil {
 		return 0, nil, err
@@ -250,11 +244,10 @@ func deleteNote(st *state, rq *request) (int, any, error) {
 
 // GET /contacts/{contactId}/appointments → {events}.
 func listAppointments(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	return http.StatusOK, map[string]any{"events": nonNilSlice(st.appointmentsOf(c.ID))}, nil
 }
 
@@ -358,11 +351,10 @@ func withoutString(list []string, s string) []string {
 
 // membership is campaigns and workflows: a set of ids per contact.
 func membership(st *state, rq *request, set map[string][]string, kind MutationKind, add bool, status int) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	if _, err := parseFields(rq.body); err != nil {
 		return 0, nil, err
 	}
@@ -390,11 +382,10 @@ func removeCampaign(st *state, rq *request) (int, any, error) {
 
 // DELETE /contacts/{contactId}/campaigns/removeAll → 200 {succeded}.
 func removeAllCampaigns(st *state, rq *request) (int, any, error) {
-	c, err := contactOf(st, rq.contactID)
+	c, err := rq.contact(st)
 	if err != nil {
 		return 0, nil, err
 	}
-	rq.location = c.LocationID
 	for _, id := range st.Campaigns[c.ID] {
 		rq.mutate(st, KindCampaign, ActionRemoved, c.LocationID, c.ID, id, nil)
 	}
@@ -417,4 +408,15 @@ func nonNilSlice[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// contact finds the contact the request's path names and records its
+// location on the request (for the rate-limit headers and mutations).
+func (rq *request) contact(st *state) (*Contact, error) {
+	c, err := contactOf(st, rq.contactID)
+	if err != nil {
+		return nil, err
+	}
+	rq.location = c.LocationID
+	return c, nil
 }
