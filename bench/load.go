@@ -81,6 +81,15 @@ type sample struct {
 	requests  int
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
+	cpu       time.Duration   // process CPU used meanwhile; 0 when unknown
+}
+
+// cpuPerRequest is the process's CPU time per request, in microseconds.
+func (s sample) cpuPerRequest() float64 {
+	if s.requests == 0 || s.cpu <= 0 {
+		return 0
+	}
+	return float64(s.cpu) / float64(time.Microsecond) / float64(s.requests)
 }
 
 func (s sample) rps() float64 {
@@ -111,6 +120,7 @@ func drive(ctx context.Context, t loadTarget, ep Endpoint, concurrency int, d ti
 	per := make([][]time.Duration, concurrency)
 	errs := make([]error, concurrency)
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for w := range concurrency {
 		wg.Add(1)
@@ -134,6 +144,7 @@ func drive(ctx context.Context, t loadTarget, ep Endpoint, concurrency int, d ti
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	if err := errors.Join(errs...); err != nil {
 		return sample{}, err
 	}
@@ -142,7 +153,7 @@ func drive(ctx context.Context, t loadTarget, ep Endpoint, concurrency int, d ti
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	return sample{requests: len(all), elapsed: elapsed, latencies: all}, nil
+	return sample{requests: len(all), elapsed: elapsed, latencies: all, cpu: cpu}, nil
 }
 
 func once(ctx context.Context, t loadTarget, ep Endpoint) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +117,11 @@ type Cell struct {
 	P999MS      float64   `json:"p999_ms"`
 	Requests    int       `json:"requests"`
 	RoundsRPS   []float64 `json:"rounds_rps"`
+	// CPUUSPerReq is the CPU the whole path (load generator, this target
+	// and what it calls) used per request, in µs: the load generator and
+	// upstream cost the same for every target, so differences between
+	// targets are what each proxy costs. 0 where it cannot be read.
+	CPUUSPerReq float64 `json:"cpu_us_per_req"`
 }
 
 // Ratio compares ghlgate with the bare proxy at one endpoint and
@@ -127,6 +133,9 @@ type Ratio struct {
 	P50AddedMS  float64 `json:"p50_added_ms"`
 	P99AddedMS  float64 `json:"p99_added_ms"`
 	P999AddedMS float64 `json:"p999_added_ms"`
+	// CPUAddedUS is the CPU per request ghlgate costs more than the bare
+	// proxy, in µs.
+	CPUAddedUS float64 `json:"cpu_added_us"`
 	// DirectOverBare shows the load generator is not the bottleneck: the
 	// upstream alone serves this many times the bare proxy's rate.
 	DirectOverBare float64 `json:"direct_over_bare"`
@@ -217,14 +226,17 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 	defer gws.close()
 
 	maxConc := slices.Max(opts.Concurrency)
+	// Every target is sent the same requests, bearer token included: a
+	// client of a bare proxy in front of GHL sends its token too, and the
+	// fake GHL accepts any.
+	auth := http.Header{"Authorization": {"Bearer " + key}}
 	targets := []struct {
 		name string
 		t    loadTarget
 	}{
-		{TargetDirect, loadTarget{base: up.url, client: newClient(maxConc)}},
-		{TargetBare, loadTarget{base: bare.url, client: newClient(maxConc)}},
-		{TargetGateway, loadTarget{base: gws.url, client: newClient(maxConc),
-			header: map[string][]string{"Authorization": {"Bearer " + key}}}},
+		{TargetDirect, loadTarget{base: up.url, client: newClient(maxConc), header: auth}},
+		{TargetBare, loadTarget{base: bare.url, client: newClient(maxConc), header: auth}},
+		{TargetGateway, loadTarget{base: gws.url, client: newClient(maxConc), header: auth}},
 	}
 	for _, ep := range eps {
 		for _, c := range opts.Concurrency {
@@ -255,8 +267,8 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 			}
 			res.Ratios = append(res.Ratios, ratio(cells[TargetDirect], cells[TargetBare], cells[TargetGateway]))
 			g, b := cells[TargetGateway], cells[TargetBare]
-			progress("%-26s c=%-3d direct %8.0f/s  bare %8.0f/s  ghlgate %8.0f/s (%.2f×)  p99 bare %.3f ms ghlgate %.3f ms",
-				ep.Name, c, cells[TargetDirect].RPS, b.RPS, g.RPS, g.RPS/b.RPS, b.P99MS, g.P99MS)
+			progress("%-26s c=%-3d direct %8.0f/s  bare %8.0f/s  ghlgate %8.0f/s (%.2f×)  p99 bare %.3f ms ghlgate %.3f ms  cpu/req bare %.1f µs ghlgate %.1f µs",
+				ep.Name, c, cells[TargetDirect].RPS, b.RPS, g.RPS, g.RPS/b.RPS, b.P99MS, g.P99MS, b.CPUUSPerReq, g.CPUUSPerReq)
 		}
 	}
 	// The load's connections are no longer needed: close them before the
@@ -329,22 +341,27 @@ func newResults(opts Options) *Results {
 
 func summarize(endpoint string, c int, target string, rounds []sample) Cell {
 	cell := Cell{Endpoint: endpoint, Concurrency: c, Target: target}
-	var rps, p50, p99, p999 []float64
+	var rps, p50, p99, p999, cpu []float64
 	for _, s := range rounds {
 		rps = append(rps, s.rps())
 		p50 = append(p50, ms(percentile(s.latencies, 0.50)))
 		p99 = append(p99, ms(percentile(s.latencies, 0.99)))
 		p999 = append(p999, ms(percentile(s.latencies, 0.999)))
+		cpu = append(cpu, s.cpuPerRequest())
 		cell.Requests += s.requests
 		cell.RoundsRPS = append(cell.RoundsRPS, round1(s.rps()))
 	}
 	cell.RPS, cell.P50MS, cell.P99MS, cell.P999MS = round1(median(rps)), round3(median(p50)), round3(median(p99)), round3(median(p999))
+	cell.CPUUSPerReq = round1(median(cpu))
 	return cell
 }
 
 func ratio(direct, bare, gw Cell) Ratio {
 	r := Ratio{Endpoint: gw.Endpoint, Concurrency: gw.Concurrency,
 		P50AddedMS: round3(gw.P50MS - bare.P50MS), P99AddedMS: round3(gw.P99MS - bare.P99MS), P999AddedMS: round3(gw.P999MS - bare.P999MS)}
+	if gw.CPUUSPerReq > 0 && bare.CPUUSPerReq > 0 {
+		r.CPUAddedUS = round1(gw.CPUUSPerReq - bare.CPUUSPerReq)
+	}
 	if bare.RPS > 0 {
 		r.Throughput = round3(gw.RPS / bare.RPS)
 		r.DirectOverBare = round3(direct.RPS / bare.RPS)

@@ -15,8 +15,8 @@ func WriteTable(w io.Writer, res *Results) error {
 	}
 	fmt.Fprintf(bw, "ghlgate bench: commit %s%s, %s, %s/%s, %d CPUs (%s)\n", res.Commit, dirty, res.Go, res.OS, res.Arch, res.CPUs, res.CPUModel)
 	fmt.Fprintf(bw, "closed loop on loopback, %.1fs warm-up, median of %d rounds of %.1fs\n\n", res.Settings.WarmupS, res.Settings.Rounds, res.Settings.RoundS)
-	fmt.Fprintln(bw, "| endpoint | conc | target | req/s | p50 ms | p99 ms | p99.9 ms | ghlgate/bare |")
-	fmt.Fprintln(bw, "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(bw, "| endpoint | conc | target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | ghlgate/bare |")
+	fmt.Fprintln(bw, "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
 	ratios := map[string]Ratio{}
 	for _, r := range res.Ratios {
 		ratios[fmt.Sprint(r.Endpoint, r.Concurrency)] = r
@@ -26,11 +26,11 @@ func WriteTable(w io.Writer, res *Results) error {
 		r := ratios[fmt.Sprint(c.Endpoint, c.Concurrency)]
 		switch c.Target {
 		case TargetGateway:
-			vs = fmt.Sprintf("%.2f× req/s, p99 %+.3f ms", r.Throughput, r.P99AddedMS)
+			vs = fmt.Sprintf("%.2f× req/s, p99 %+.3f ms, CPU %+.1f µs", r.Throughput, r.P99AddedMS, r.CPUAddedUS)
 		case TargetDirect:
 			vs = fmt.Sprintf("(direct/bare %.2f×)", r.DirectOverBare)
 		}
-		fmt.Fprintf(bw, "| %s | %d | %s | %.0f | %.3f | %.3f | %.3f | %s |\n", c.Endpoint, c.Concurrency, c.Target, c.RPS, c.P50MS, c.P99MS, c.P999MS, vs)
+		fmt.Fprintf(bw, "| %s | %d | %s | %.0f | %.3f | %.3f | %.3f | %.1f | %s |\n", c.Endpoint, c.Concurrency, c.Target, c.RPS, c.P50MS, c.P99MS, c.P999MS, c.CPUUSPerReq, vs)
 	}
 	fmt.Fprintln(bw)
 	if res.RSS != nil {

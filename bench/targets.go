@@ -77,13 +77,18 @@ func upstreamTransport() *http.Transport {
 // bareProxy is the cheapest possible proxy: httputil.ReverseProxy with
 // Rewrite and nothing else.
 func bareProxy(upstream string) (http.Handler, error) {
+	return bareProxyWith(upstream, upstreamTransport())
+}
+
+// bareProxyWith is bareProxy with another transport to the upstream.
+func bareProxyWith(upstream string, transport http.RoundTripper) (http.Handler, error) {
 	u, err := url.Parse(upstream)
 	if err != nil {
 		return nil, err
 	}
 	return &httputil.ReverseProxy{
 		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = u.Host },
-		Transport: upstreamTransport(),
+		Transport: transport,
 		ErrorLog:  discardLog(),
 		// The cheapest proxy pools its copy buffers, as ghlgate's does;
 		// without a pool it would allocate 32 KiB per request and flatter
