@@ -17,6 +17,9 @@ type transport struct {
 	base    http.RoundTripper
 	src     Source
 	version string
+	// inPlace: the caller hands each request to this one call (see
+	// NewProxyTransport), so the first attempt sets its headers in place.
+	inPlace bool
 }
 
 // NewTransport returns a RoundTripper that sends each request to base with
@@ -39,6 +42,18 @@ func NewTransport(base http.RoundTripper, src Source, version string) http.Round
 	return &transport{base: base, src: src, version: version}
 }
 
+// NewProxyTransport is NewTransport for a caller that builds every request
+// for this one call and reads nothing from it afterwards, as
+// httputil.ReverseProxy does with its outgoing request: the first attempt
+// strips the client's credentials and sets ghlgate's on that request itself
+// instead of on a copy. A copy of the headers per request was the largest
+// cost of this transport; a retry after a 401 still goes out on a copy.
+func NewProxyTransport(base http.RoundTripper, src Source, version string) http.RoundTripper {
+	t := NewTransport(base, src, version).(*transport)
+	t.inPlace = true
+	return t
+}
+
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	tok, err := t.src.Token(ctx)
@@ -46,7 +61,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("ghl credential (%s): %w", t.src.Kind(), err)
 	}
-	resp, err := t.base.RoundTrip(t.prepare(req, req.Body, tok))
+	out := req
+	if t.inPlace {
+		setCredential(req.Header, tok, t.version)
+	} else {
+		out = t.prepare(req, req.Body, tok)
+	}
+	resp, err := t.base.RoundTrip(out)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -82,14 +103,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *transport) prepare(req *http.Request, body io.ReadCloser, tok Secret) *http.Request {
 	out := req.Clone(req.Context())
 	out.Body = body
-	for _, h := range strippedHeaders {
-		out.Header.Del(h)
-	}
-	out.Header.Set("Authorization", "Bearer "+tok.Reveal())
-	if out.Header.Get("Version") == "" {
-		out.Header.Set("Version", t.version)
-	}
+	setCredential(out.Header, tok, t.version)
 	return out
+}
+
+// setCredential replaces the client's credentials in h with tok, and sets
+// Version when the client sent none.
+func setCredential(h http.Header, tok Secret, version string) {
+	for _, k := range strippedHeaders {
+		delete(h, k) // the keys are canonical
+	}
+	h["Authorization"] = []string{"Bearer " + tok.Reveal()}
+	if len(h["Version"]) == 0 || h["Version"][0] == "" {
+		h["Version"] = []string{version}
+	}
 }
 
 func closeBody(req *http.Request) {

@@ -79,42 +79,62 @@ func TestTransportInjectsCredentialAndStripsClientKey(t *testing.T) {
 			"X-Api-Key": "rk_live_client_key"}, "2021-07-28"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			mt := httpmock.NewMockTransport()
-			up := &upstream{}
-			mt.RegisterResponder(http.MethodGet, upstreamURL, up.respond)
-			rt := credential.NewTransport(mt, credential.NewStatic("pit-abc", credential.DefaultTokenEnv, nil), "")
-			req := clientRequest(t, http.MethodGet, "", tc.header)
-			before := req.Header.Clone()
-			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatalf("RoundTrip() = %v; want nil", err)
-			}
-			resp.Body.Close()
-			hs, _ := up.seen()
-			if len(hs) != 1 {
-				t.Fatalf("upstream calls = %d; want 1", len(hs))
-			}
-			h := hs[0]
-			if got := h.Values("Authorization"); len(got) != 1 || got[0] != "Bearer pit-abc" {
-				t.Errorf("upstream Authorization = %q; want [Bearer pit-abc]", got)
-			}
-			if got := h.Get("Version"); got != tc.wantVersion {
-				t.Errorf("upstream Version = %q; want %q", got, tc.wantVersion)
-			}
-			for k, vs := range h {
-				for _, v := range vs {
-					if strings.Contains(v, "rk_live_client_key") {
-						t.Errorf("upstream header %s = %q; want the client key never forwarded", k, v)
+		for _, ctor := range constructors {
+			t.Run(tc.name+"/"+ctor.name, func(t *testing.T) {
+				mt := httpmock.NewMockTransport()
+				up := &upstream{}
+				mt.RegisterResponder(http.MethodGet, upstreamURL, up.respond)
+				rt := ctor.new(mt, credential.NewStatic("pit-abc", credential.DefaultTokenEnv, nil), "")
+				req := clientRequest(t, http.MethodGet, "", tc.header)
+				before := req.Header.Clone()
+				resp, err := rt.RoundTrip(req)
+				if err != nil {
+					t.Fatalf("RoundTrip() = %v; want nil", err)
+				}
+				resp.Body.Close()
+				hs, _ := up.seen()
+				if len(hs) != 1 {
+					t.Fatalf("upstream calls = %d; want 1", len(hs))
+				}
+				h := hs[0]
+				if got := h.Values("Authorization"); len(got) != 1 || got[0] != "Bearer pit-abc" {
+					t.Errorf("upstream Authorization = %q; want [Bearer pit-abc]", got)
+				}
+				if got := h.Get("Version"); got != tc.wantVersion {
+					t.Errorf("upstream Version = %q; want %q", got, tc.wantVersion)
+				}
+				for k, vs := range h {
+					for _, v := range vs {
+						if strings.Contains(v, "rk_live_client_key") {
+							t.Errorf("upstream header %s = %q; want the client key never forwarded", k, v)
+						}
 					}
 				}
-			}
-			// RoundTrip must not modify the caller's request.
-			if req.Header.Get("Authorization") != before.Get("Authorization") || req.Header.Get("Version") != before.Get("Version") {
-				t.Errorf("caller's request headers changed to %v; want %v", req.Header, before)
-			}
-		})
+				if ctor.inPlace {
+					// The proxy's own request is what went out.
+					if got := req.Header.Get("Authorization"); got != "Bearer pit-abc" {
+						t.Errorf("request Authorization after RoundTrip = %q; want it set in place", got)
+					}
+					return
+				}
+				// RoundTrip must not modify the caller's request.
+				if req.Header.Get("Authorization") != before.Get("Authorization") || req.Header.Get("Version") != before.Get("Version") {
+					t.Errorf("caller's request headers changed to %v; want %v", req.Header, before)
+				}
+			})
+		}
 	}
+}
+
+// constructors are the two transports: NewTransport copies the request,
+// NewProxyTransport sets its headers in place; both send the same.
+var constructors = []struct {
+	name    string
+	new     func(http.RoundTripper, credential.Source, string) http.RoundTripper
+	inPlace bool
+}{
+	{"copy", credential.NewTransport, false},
+	{"in place", credential.NewProxyTransport, true},
 }
 
 func TestTransportRetriesOnceAfter401(t *testing.T) {
@@ -134,58 +154,60 @@ func TestTransportRetriesOnceAfter401(t *testing.T) {
 		{"second 401 returned, no third try", http.MethodGet, "", false, []string{"at-1", "at-2"}, 2, 401, 2},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, nil)
-			o := r.oauth(t, "rt-0")
-			up := &upstream{}
-			rejected := map[string]bool{}
-			for _, tok := range tc.reject {
-				rejected["Bearer "+tok] = true
-			}
-			r.mt.RegisterResponder(tc.method, upstreamURL, func(req *http.Request) (*http.Response, error) {
-				resp, err := up.respond(req)
-				if rejected[req.Header.Get("Authorization")] {
-					return httpmock.NewStringResponse(401, `{"message":"Invalid JWT"}`), nil
+		for _, ctor := range constructors {
+			t.Run(tc.name+"/"+ctor.name, func(t *testing.T) {
+				r := newRig(t, nil)
+				o := r.oauth(t, "rt-0")
+				up := &upstream{}
+				rejected := map[string]bool{}
+				for _, tok := range tc.reject {
+					rejected["Bearer "+tok] = true
 				}
-				return resp, err
+				r.mt.RegisterResponder(tc.method, upstreamURL, func(req *http.Request) (*http.Response, error) {
+					resp, err := up.respond(req)
+					if rejected[req.Header.Get("Authorization")] {
+						return httpmock.NewStringResponse(401, `{"message":"Invalid JWT"}`), nil
+					}
+					return resp, err
+				})
+				rt := ctor.new(r.mt, o, "")
+				req := clientRequest(t, tc.method, tc.body, map[string]string{"Authorization": "Bearer rk_client"})
+				if tc.noGetBody {
+					req.GetBody = nil
+				}
+				resp, err := rt.RoundTrip(req)
+				if err != nil {
+					t.Fatalf("RoundTrip() = %v; want nil", err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.wantCode {
+					t.Errorf("status = %d; want %d", resp.StatusCode, tc.wantCode)
+				}
+				hs, bodies := up.seen()
+				if len(hs) != tc.wantCalls {
+					t.Fatalf("upstream calls = %d; want %d", len(hs), tc.wantCalls)
+				}
+				if tc.wantCalls == 2 {
+					if got := hs[1].Get("Authorization"); got != "Bearer at-2" {
+						t.Errorf("retry Authorization = %q; want Bearer at-2", got)
+					}
+				}
+				for i, b := range bodies {
+					if b != tc.body {
+						t.Errorf("upstream body %d = %q; want %q", i, b, tc.body)
+					}
+				}
+				if got := r.ep.calls(); got != tc.wantToken {
+					t.Errorf("token endpoint calls = %d; want %d", got, tc.wantToken)
+				}
+				if tc.noGetBody {
+					// The 401 still invalidated the token: the next request refreshes.
+					if got := mustToken(t, o); got != "at-2" {
+						t.Errorf("Token() after an unretried 401 = %q; want at-2", got)
+					}
+				}
 			})
-			rt := credential.NewTransport(r.mt, o, "")
-			req := clientRequest(t, tc.method, tc.body, map[string]string{"Authorization": "Bearer rk_client"})
-			if tc.noGetBody {
-				req.GetBody = nil
-			}
-			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatalf("RoundTrip() = %v; want nil", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.wantCode {
-				t.Errorf("status = %d; want %d", resp.StatusCode, tc.wantCode)
-			}
-			hs, bodies := up.seen()
-			if len(hs) != tc.wantCalls {
-				t.Fatalf("upstream calls = %d; want %d", len(hs), tc.wantCalls)
-			}
-			if tc.wantCalls == 2 {
-				if got := hs[1].Get("Authorization"); got != "Bearer at-2" {
-					t.Errorf("retry Authorization = %q; want Bearer at-2", got)
-				}
-			}
-			for i, b := range bodies {
-				if b != tc.body {
-					t.Errorf("upstream body %d = %q; want %q", i, b, tc.body)
-				}
-			}
-			if got := r.ep.calls(); got != tc.wantToken {
-				t.Errorf("token endpoint calls = %d; want %d", got, tc.wantToken)
-			}
-			if tc.noGetBody {
-				// The 401 still invalidated the token: the next request refreshes.
-				if got := mustToken(t, o); got != "at-2" {
-					t.Errorf("Token() after an unretried 401 = %q; want at-2", got)
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -258,25 +280,27 @@ func TestTransportSourceErrors(t *testing.T) {
 		}, credential.ErrRefreshRejected},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, nil)
-			up := &upstream{}
-			r.mt.RegisterResponder(http.MethodPost, upstreamURL, up.respond)
-			rt := credential.NewTransport(r.mt, tc.src(r, t), "")
-			body := &closeRecorder{Reader: strings.NewReader("{}")}
-			req := clientRequest(t, http.MethodPost, "", nil)
-			req.Body = body
-			resp, err := rt.RoundTrip(req)
-			if !errors.Is(err, tc.want) || resp != nil {
-				t.Errorf("RoundTrip() = %v, %v; want nil, %v", resp, err, tc.want)
-			}
-			if !body.closed {
-				t.Errorf("request body closed = false; want true (RoundTrip must close it)")
-			}
-			if hs, _ := up.seen(); len(hs) != 0 {
-				t.Errorf("upstream calls = %d; want 0", len(hs))
-			}
-		})
+		for _, ctor := range constructors {
+			t.Run(tc.name+"/"+ctor.name, func(t *testing.T) {
+				r := newRig(t, nil)
+				up := &upstream{}
+				r.mt.RegisterResponder(http.MethodPost, upstreamURL, up.respond)
+				rt := ctor.new(r.mt, tc.src(r, t), "")
+				body := &closeRecorder{Reader: strings.NewReader("{}")}
+				req := clientRequest(t, http.MethodPost, "", nil)
+				req.Body = body
+				resp, err := rt.RoundTrip(req)
+				if !errors.Is(err, tc.want) || resp != nil {
+					t.Errorf("RoundTrip() = %v, %v; want nil, %v", resp, err, tc.want)
+				}
+				if !body.closed {
+					t.Errorf("request body closed = false; want true (RoundTrip must close it)")
+				}
+				if hs, _ := up.seen(); len(hs) != 0 {
+					t.Errorf("upstream calls = %d; want 0", len(hs))
+				}
+			})
+		}
 	}
 }
 
