@@ -92,6 +92,9 @@ type Gateway struct {
 	production *httputil.ReverseProxy
 	mockProxy  *httputil.ReverseProxy
 	// lookups carries location look-ups per stage.
+	// prodLookup is the production transport for requests the gateway
+	// builds itself (location look-ups, read-backs): each is made for one
+	// call, as the credential transport in it expects.
 	prodLookup http.RoundTripper
 
 	upstream   http.RoundTripper
@@ -143,7 +146,7 @@ func New(d Deps) (*Gateway, error) {
 		upstream: d.Upstream, limiter: d.Limiter, breakers: d.Breakers, idem: d.Idempotency, recorder: d.Recorder,
 		events: d.Events, eventStore: d.EventStore, webhooks: d.Webhooks, runs: d.ContractRuns,
 	}
-	prodTransport := proxy.WithTimeout(credential.NewTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
+	prodTransport := proxy.WithTimeout(credential.NewProxyTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
 	g.prodLookup = prodTransport
 	g.production = proxy.New(proxy.Options{
 		Target: base, Transport: prodTransport, Inspect: g.inspect, OnError: g.proxyError, Logger: d.Logger,
