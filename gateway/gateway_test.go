@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -431,5 +432,69 @@ func TestHeaderWithLineBreakNeverForwarded(t *testing.T) {
 	}
 	if h.ghl.calls.Load() != 0 {
 		t.Errorf("GHL was called %d times", h.ghl.calls.Load())
+	}
+}
+
+// syncBuffer is a log destination the gateway's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestAccessLogLine(t *testing.T) {
+	ghl := newFakeGHL(t)
+	var logs syncBuffer
+	env := gatewaytest.Start(t, gatewaytest.Options{
+		Upstream: ghl.URL,
+		Env:      map[string]string{"GHL_PRIVATE_INTEGRATION_TOKEN": "pit-secret-123"},
+		Logger:   slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo, AddSource: true})),
+	})
+	h := &harness{Env: env, ghl: ghl}
+	reader := h.Key(t, auth.CreateRequest{Name: "reader", Scopes: []string{"contacts.readonly"}})
+	a := h.do(t, "GET", "/contacts/c-loc1", reader, "")
+	h.Flush(t)
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "access" {
+			if line != nil {
+				t.Fatalf("two access lines for one request:\n%s", logs.String())
+			}
+			line = m
+		}
+	}
+	if line == nil {
+		t.Fatalf("no access line in the log:\n%s", logs.String())
+	}
+	want := map[string]any{"level": "INFO", "request_id": a.header.Get("X-Request-Id"), "method": "GET",
+		"route": "/contacts/{contactId}", "operation_id": "get-contact", "stage": "production", "status": float64(200),
+		"client": "reader", "decision": "allow", "reason": "allowed"}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("access line %s = %v; want %v", k, line[k], v)
+		}
+	}
+	if _, ok := line["duration_ms"].(float64); !ok {
+		t.Errorf("access line duration_ms = %v; want a number", line["duration_ms"])
+	}
+	if _, ok := line["time"].(string); !ok {
+		t.Errorf("access line time = %v; want a time", line["time"])
+	}
+	// The line is built without the caller's position: even a handler that
+	// adds source has none to add.
+	if src, ok := line["source"]; ok {
+		t.Errorf("access line source = %v; want none", src)
 	}
 }

@@ -5,6 +5,7 @@ package gatewaytest
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -28,6 +29,8 @@ type Options struct {
 	Env map[string]string
 	// Now is the gateway's clock; default time.Now.
 	Now func() time.Time
+	// Logger receives the gateway's log; default discards it.
+	Logger *slog.Logger
 }
 
 // Env is a running gateway.
@@ -58,6 +61,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Getenv:   func(k string) string { return env[k] },
 		Upstream: opts.Transport,
 		Now:      opts.Now,
+		Logger:   opts.Logger,
 	})
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)
