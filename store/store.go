@@ -87,9 +87,13 @@ func OpenSQLiteFile(ctx context.Context, path string) (*DB, error) {
 	// queue instead of failing; synchronous(NORMAL) is durable across process
 	// crashes in WAL mode (only an OS crash can lose the last transactions),
 	// and _txlock=immediate takes the write lock at BEGIN so two writers never
-	// deadlock upgrading a read lock.
+	// deadlock upgrading a read lock. cache_size(-512) caps each
+	// connection's page cache at 512 KiB instead of SQLite's 2 MiB: the pool
+	// holds up to eight connections, the pages they would keep are in the
+	// OS's page cache anyway, and the gateway's writes append (audit, events)
+	// where a small cache holds every page they touch.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-512)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

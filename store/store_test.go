@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 
@@ -68,5 +69,33 @@ func TestMigrate(t *testing.T) {
 				t.Errorf("Migrate(out of order) = %v; want ErrMigration", err)
 			}
 		})
+	}
+}
+
+// TestSQLitePragmas checks the settings every pooled connection gets from
+// the DSN, on several connections at once.
+func TestSQLitePragmas(t *testing.T) {
+	db := storetest.OpenTestSQLite(t)
+	ctx := context.Background()
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	want := map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "cache_size": "-512", "busy_timeout": "10000"}
+	for i, c := range conns {
+		for pragma, w := range want {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("PRAGMA %s: %v", pragma, err)
+			}
+			if got != w {
+				t.Errorf("connection %d: PRAGMA %s = %s; want %s", i, pragma, got, w)
+			}
+		}
 	}
 }
