@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,55 @@ func TestMedian(t *testing.T) {
 	for _, tc := range tests {
 		if got := median(tc.in); got != tc.want {
 			t.Errorf("median(%v) = %v; want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCPUPerRequest(t *testing.T) {
+	rounds := []sample{
+		{requests: 4, elapsed: time.Second, cpu: 200 * time.Microsecond},  // 50 µs
+		{requests: 10, elapsed: time.Second, cpu: 300 * time.Microsecond}, // 30 µs
+		{requests: 5, elapsed: time.Second, cpu: 350 * time.Microsecond},  // 70 µs
+	}
+	if got := rounds[0].cpuPerRequest(); got != 50 {
+		t.Errorf("cpuPerRequest() = %v; want 50", got)
+	}
+	for _, s := range []sample{{requests: 0, cpu: time.Millisecond}, {requests: 3, cpu: 0}} {
+		if got := s.cpuPerRequest(); got != 0 {
+			t.Errorf("cpuPerRequest() of %d requests in %v = %v; want 0 (unknown)", s.requests, s.cpu, got)
+		}
+	}
+	bare := summarize("GET /contacts/{id}", 16, TargetBare, rounds)
+	if bare.CPUUSPerReq != 50 {
+		t.Errorf("summarized CPU = %v; want the median, 50", bare.CPUUSPerReq)
+	}
+	gw := bare
+	gw.Target, gw.CPUUSPerReq = TargetGateway, 72.5
+	if got := ratio(Cell{}, bare, gw).CPUAddedUS; got != 22.5 {
+		t.Errorf("CPU added = %v; want 22.5", got)
+	}
+	gw.CPUUSPerReq = 0 // unknown: no difference is claimed
+	if got := ratio(Cell{}, bare, gw).CPUAddedUS; got != 0 {
+		t.Errorf("CPU added with the gateway's unknown = %v; want 0", got)
+	}
+}
+
+// TestProcessCPUAdvances checks the clock behind the CPU figures moves with
+// work this process does. It spins until the clock shows 1 ms more, and
+// fails only if it never does, however busy the machine.
+func TestProcessCPUAdvances(t *testing.T) {
+	before := processCPU()
+	if before == 0 {
+		t.Skip("process CPU time is not available on " + runtime.GOOS)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for processCPU()-before < time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("process CPU grew %v in 10 s of spinning (%d loops); want it to follow the work", processCPU()-before, x)
+		}
+		for range 10000 {
+			x++
 		}
 	}
 }
