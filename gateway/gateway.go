@@ -91,10 +91,9 @@ type Gateway struct {
 
 	production *httputil.ReverseProxy
 	mockProxy  *httputil.ReverseProxy
-	// lookups carries location look-ups per stage.
-	// prodLookup is the production transport for requests the gateway
-	// builds itself (location look-ups, read-backs): each is made for one
-	// call, as the credential transport in it expects.
+	// prodLookup carries the requests the gateway builds itself to
+	// production (location look-ups, read-backs); each is made for one call,
+	// as the credential transport in it expects.
 	prodLookup http.RoundTripper
 
 	upstream   http.RoundTripper
