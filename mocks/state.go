@@ -119,42 +119,33 @@ func compareContacts(a, b *Contact) int {
 }
 
 func (s *state) tasksOf(contactID string) []*Task {
-	var out []*Task
-	for _, t := range s.Tasks {
-		if t.ContactID == contactID {
-			out = append(out, t)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Task) int {
+	return ofContact(s.Tasks, contactID, func(t *Task) string { return t.ContactID }, func(a, b *Task) int {
 		return cmp.Or(cmp.Compare(a.DateAdded, b.DateAdded), cmp.Compare(a.ID, b.ID))
 	})
-	return out
 }
 
 func (s *state) notesOf(contactID string) []*Note {
-	var out []*Note
-	for _, n := range s.Notes {
-		if n.ContactID == contactID {
-			out = append(out, n)
-		}
-	}
 	// GHL lists notes newest first.
-	slices.SortFunc(out, func(a, b *Note) int {
+	return ofContact(s.Notes, contactID, func(n *Note) string { return n.ContactID }, func(a, b *Note) int {
 		return cmp.Or(cmp.Compare(b.DateAdded, a.DateAdded), cmp.Compare(a.ID, b.ID))
 	})
-	return out
 }
 
 func (s *state) appointmentsOf(contactID string) []*Appointment {
-	var out []*Appointment
-	for _, a := range s.Appointments {
-		if a.ContactID == contactID {
-			out = append(out, a)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Appointment) int {
+	return ofContact(s.Appointments, contactID, func(a *Appointment) string { return a.ContactID }, func(a, b *Appointment) int {
 		return cmp.Or(cmp.Compare(a.StartTime, b.StartTime), cmp.Compare(a.ID, b.ID))
 	})
+}
+
+// ofContact returns the records of m that belong to contactID, in order.
+func ofContact[T any](m map[string]*T, contactID string, owner func(*T) string, order func(a, b *T) int) []*T {
+	var out []*T
+	for _, r := range m {
+		if owner(r) == contactID {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, order)
 	return out
 }
 
