@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -152,21 +153,9 @@ func ofContact[T any](m map[string]*T, contactID string, owner func(*T) string, 
 // deleteContact removes a contact and everything hanging off it.
 func (s *state) deleteContact(id string) {
 	delete(s.Contacts, id)
-	for tid, t := range s.Tasks {
-		if t.ContactID == id {
-			delete(s.Tasks, tid)
-		}
-	}
-	for nid, n := range s.Notes {
-		if n.ContactID == id {
-			delete(s.Notes, nid)
-		}
-	}
-	for aid, a := range s.Appointments {
-		if a.ContactID == id {
-			delete(s.Appointments, aid)
-		}
-	}
+	maps.DeleteFunc(s.Tasks, func(_ string, t *Task) bool { return t.ContactID == id })
+	maps.DeleteFunc(s.Notes, func(_ string, n *Note) bool { return n.ContactID == id })
+	maps.DeleteFunc(s.Appointments, func(_ string, a *Appointment) bool { return a.ContactID == id })
 	delete(s.Campaigns, id)
 	delete(s.Workflows, id)
 }
