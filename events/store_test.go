@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"sort"
 	"sync"
 	"testing"
@@ -267,4 +268,46 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestWriterPreparesOnce checks that on SQLite the writer prepares each
+// statement once, for every later transaction, instead of once per
+// transaction, and that writes stay correct on the prepared statements.
+func TestWriterPreparesOnce(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := openStore(t, openSQLiteForTest(t), c)
+	round := func(contact string) Event {
+		id, err := s.BeginIntent(ctx, testIntent("update-contact", "PUT", contact))
+		if err != nil {
+			t.Fatalf("BeginIntent: %v", err)
+		}
+		ev, err := s.Confirm(ctx, id, Event{Type: "contact.updated", ResourceID: contact, ContactID: contact})
+		if err != nil {
+			t.Fatalf("Confirm: %v", err)
+		}
+		return ev
+	}
+	first := round("c1")
+	// Written by the writer goroutine before Confirm returned.
+	prepared := maps.Clone(s.prepared)
+	if len(prepared) == 0 {
+		t.Fatal("no statement prepared for the writer after a change was captured")
+	}
+	second := round("c2")
+	if len(s.prepared) != len(prepared) {
+		t.Errorf("prepared statements = %d after the same writes again; want %d", len(s.prepared), len(prepared))
+	}
+	for q, st := range prepared {
+		if s.prepared[q] != st {
+			t.Errorf("statement %q prepared again; want the first one reused", q)
+		}
+	}
+	if second.Seq <= first.Seq {
+		t.Errorf("second event seq = %d; want after the first's %d", second.Seq, first.Seq)
+	}
+	got, err := s.Get(ctx, second.ID)
+	if err != nil || got.ContactID != "c2" {
+		t.Errorf("Get(second) = %+v, %v; want the c2 event", got, err)
+	}
 }
