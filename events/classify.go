@@ -73,16 +73,15 @@ func IsMutation(operationID, method string) bool {
 // mutating operation (a newer spec) still yields an event, typed
 // "mutation.<operationId>", so no change goes unrecorded.
 func Classify(operationID, method string, pathParams map[string]string, reqBody, respBody []byte) (typ, resourceType, resourceID, contactID, location string) {
-	c := classify(operationID, method, pathParams, reqBody, respBody)
+	c := classify(operationID, method, pathParams, reqBody, parseAnswer(respBody))
 	return c.Type, c.ResourceType, c.ResourceID, c.ContactID, c.Location
 }
 
-func classify(operationID, method string, pathParams map[string]string, reqBody, respBody []byte) Classification {
+func classify(operationID, method string, pathParams map[string]string, reqBody []byte, resp *answer) Classification {
 	if !IsMutation(operationID, method) {
 		return Classification{}
 	}
 	req := objectOf(reqBody)
-	resp := objectOf(respBody)
 	rule, known := opRules[operationID]
 	if !known {
 		return Classification{
@@ -101,7 +100,7 @@ func classify(operationID, method string, pathParams map[string]string, reqBody,
 		c.ResourceID = pathParams[rule.idParam]
 	}
 	if rule.idFrom != "" {
-		inner := objectOf(resp[rule.idFrom])
+		inner := resp.envelope(rule.idFrom)
 		c.ResourceID = stringField(inner, "id")
 		if rule.resourceType == "contact" {
 			c.ContactID = c.ResourceID
@@ -112,7 +111,7 @@ func classify(operationID, method string, pathParams map[string]string, reqBody,
 	switch operationID {
 	case "upsert-contact":
 		c.Type = "contact.updated"
-		if isNew, _ := boolField(resp, "new"); isNew {
+		if isNew, _ := boolField(resp.top, "new"); isNew {
 			c.Type = "contact.created"
 		}
 	case "update-task-completed":
@@ -134,27 +133,54 @@ func classify(operationID, method string, pathParams map[string]string, reqBody,
 // envelopeKeys are the keys GHL wraps a single resource in.
 var envelopeKeys = []string{"contact", "task", "note"}
 
-// Unwrap returns the resource inside GHL's envelope ({"contact": {...}}
-// gives the contact); other bodies come back unchanged.
-func Unwrap(body []byte) json.RawMessage {
-	obj := objectOf(body)
+// answer is a GHL answer decoded once: its top-level members, and the
+// members of the envelopes read from it. Classifying a change and keeping
+// its resource read the same 2 KB contact up to four times before.
+type answer struct {
+	body  []byte
+	top   map[string]json.RawMessage
+	inner map[string]map[string]json.RawMessage
+}
+
+func parseAnswer(body []byte) *answer { return &answer{body: body, top: objectOf(body)} }
+
+// envelope returns the members of the object under key k; nil when there
+// is none.
+func (a *answer) envelope(k string) map[string]json.RawMessage {
+	if m, ok := a.inner[k]; ok {
+		return m
+	}
+	m := objectOf(a.top[k])
+	if a.inner == nil {
+		a.inner = map[string]map[string]json.RawMessage{}
+	}
+	a.inner[k] = m
+	return m
+}
+
+// unwrap is Unwrap of the decoded answer.
+func (a *answer) unwrap() json.RawMessage {
 	for _, k := range envelopeKeys {
-		if v, ok := obj[k]; ok && len(v) > 0 && v[0] == '{' {
+		if v, ok := a.top[k]; ok && len(v) > 0 && v[0] == '{' {
 			return v
 		}
 	}
-	if len(body) == 0 {
+	if len(a.body) == 0 {
 		return nil
 	}
-	return json.RawMessage(body)
+	return json.RawMessage(a.body)
 }
 
-func locationOf(resp map[string]json.RawMessage) string {
-	if loc := stringField(resp, "locationId"); loc != "" {
+// Unwrap returns the resource inside GHL's envelope ({"contact": {...}}
+// gives the contact); other bodies come back unchanged.
+func Unwrap(body []byte) json.RawMessage { return parseAnswer(body).unwrap() }
+
+func locationOf(resp *answer) string {
+	if loc := stringField(resp.top, "locationId"); loc != "" {
 		return loc
 	}
 	for _, k := range envelopeKeys {
-		if loc := stringField(objectOf(resp[k]), "locationId"); loc != "" {
+		if loc := stringField(resp.envelope(k), "locationId"); loc != "" {
 			return loc
 		}
 	}

@@ -89,7 +89,7 @@ func (r *Recorder) reconcileOne(ctx context.Context, readBack ReadBack, in Inten
 		_, err := r.st.Confirm(ctx, in.ID, r.build(in, body, true))
 		return StatusReconciled, err
 	}
-	typ := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, body).Type
+	typ := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, parseAnswer(body)).Type
 	switch {
 	case strings.HasSuffix(typ, ".deleted"):
 		if gone {

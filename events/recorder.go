@@ -81,7 +81,8 @@ func (r *Recorder) Finish(ctx context.Context, intentID string, in Intent, statu
 
 // build makes the event for an intent and the answer (or read-back) body.
 func (r *Recorder) build(in Intent, respBody []byte, reconciled bool) Event {
-	c := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, respBody)
+	resp := parseAnswer(respBody)
+	c := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, resp)
 	ev := Event{
 		Type:         c.Type,
 		Source:       SourceGateway,
@@ -93,7 +94,7 @@ func (r *Recorder) build(in Intent, respBody []byte, reconciled bool) Event {
 		Client:       in.Client,
 		RequestID:    in.RequestID,
 		Fields:       r.red.Redact(validJSON(in.RequestBody)),
-		Resource:     r.red.Redact(validJSON(Unwrap(respBody))),
+		Resource:     r.red.Redact(validJSON(resp.unwrap())),
 		Time:         r.now(),
 		Reconciled:   reconciled,
 		Status:       StatusCaptured,

@@ -166,7 +166,7 @@ func (r *Recorder) echoPending(ctx context.Context, wh Event, now time.Time) (bo
 		if in.Stage != wh.Stage || now.Sub(in.Time) > r.window {
 			continue
 		}
-		c := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, nil)
+		c := classify(in.OperationID, in.Method, in.PathParams, in.RequestBody, parseAnswer(nil))
 		compatible := false
 		for _, t := range echoTypes[wh.Type] {
 			compatible = compatible || t == c.Type
