@@ -1,6 +1,10 @@
 package locations
 
-import "github.com/rankr/ghlgate/gateway/jsonscan"
+import (
+	"unicode/utf8"
+
+	"github.com/rankr/ghlgate/gateway/jsonscan"
+)
 
 // A one-pass reader of GHL answers for FromResponse. encoding/json checks
 // the whole body twice (the envelope map, then the resource) and builds a
@@ -179,8 +183,8 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 		case '"':
 			s := &scanner{Scanner: jsonscan.Scanner{B: v}}
 			raw, escaped, _ := s.Str()
-			if escaped {
-				return "", false, false
+			if escaped || !utf8.Valid(raw) {
+				return "", false, false // encoding/json replaces invalid UTF-8
 			}
 			return string(raw), true, true
 		case 'n':
@@ -245,8 +249,8 @@ func (s *scanner) resource() (in inner, ok bool) {
 	}
 	ls := &scanner{Scanner: jsonscan.Scanner{B: s.B[last.start:last.end]}}
 	raw, escaped, _ := ls.Str()
-	if escaped {
-		in.sure = false
+	if escaped || !utf8.Valid(raw) {
+		in.sure = false // encoding/json replaces invalid UTF-8
 		return in, true
 	}
 	in.loc, in.found = string(raw), true

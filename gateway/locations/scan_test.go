@@ -54,7 +54,7 @@ func TestFromResponseFastAgrees(t *testing.T) {
 		`{"task":{"id":"t","locationId":"l2"},"locationId":"top"}`,
 		`{"contacts":[{"id":"a","locationId":"x"}],"count":1,"meta":{"total":1}}`,
 	}
-	pieces := []string{`"locationId"`, `"LocationID"`, `"contact"`, `"task"`, `null`, `7`, `"v"`, `"e\u0041"`, `{`, `}`, `[`, `]`, `,`, `:`, ` `, `"`, `\`, "\x01", `-`, `1e5`, `true`, `"cont\u0061ct"`, `{"locationId":"z"}`}
+	pieces := []string{`"locationId"`, `"LocationID"`, `"contact"`, `"task"`, `null`, `7`, `"v"`, `"e\u0041"`, `{`, `}`, `[`, `]`, `,`, `:`, ` `, `"`, `\`, "\x01", `-`, `1e5`, `true`, `"cont\u0061ct"`, `{"locationId":"z"}`, `"lÖc"`}
 	rng := rand.New(rand.NewPCG(1, 2))
 	sure, checked := 0, 0
 	for _, seed := range seeds {
