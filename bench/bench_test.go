@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,7 +65,9 @@ func startPipeline(tb testing.TB) (http.Handler, string, *gateway.Server) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	gw, key, err := openGatewayWith(context.Background(), path, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), handlerTransport{fakeGHL(newUpstreamBodies())})
+	// The production log (JSON, info, access lines included) written
+	// nowhere, as the load run has it.
+	gw, key, err := openGatewayWith(context.Background(), path, accessLogger(), handlerTransport{fakeGHL(newUpstreamBodies())})
 	if err != nil {
 		tb.Fatal(err)
 	}
