@@ -93,8 +93,28 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 		g.limiter.ObserveUpstream(x.stage, g.budgetLocation(x), resp.StatusCode, resp.Header, g.now())
 	}
 	setRateHeaders(x, resp.Header)
+	// The answer is validated first, and the location read from what the
+	// validator reads, so that the 2 KB contact is read once; the location
+	// is still decided first, and a refused answer's validation discarded.
+	validated, verr := false, error(nil)
 	if resp.StatusCode/100 == 2 && x.op != nil && x.op.ID == "get-contact" {
-		if loc, ok := locations.FromResponse(body); ok {
+		var loc string
+		var ok, decided bool
+		if g.cfg.ResponseValidation != config.ValidationOff {
+			var f locations.Finder
+			var observed bool
+			observed, verr = g.validator.ResponseObserved(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body, &f)
+			validated = true
+			if observed {
+				var sure bool
+				loc, ok, sure = f.Result(body)
+				decided = sure
+			}
+		}
+		if !decided {
+			loc, ok = locations.FromResponse(body)
+		}
+		if ok {
 			x.location = loc
 			g.locCache.Put(g.contactCacheKey(x, x.params["contactId"]), loc, g.now())
 			if len(x.key.Locations) > 0 && !x.key.AllowsLocation(loc) {
@@ -105,7 +125,11 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 		}
 	}
 	if g.cfg.ResponseValidation != config.ValidationOff {
-		if err := g.validator.Response(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body); err != nil {
+		err := verr
+		if !validated {
+			err = g.validator.Response(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body)
+		}
+		if err != nil {
 			x.responseIssues++
 			g.metrics.responseViolation(x.operationID())
 			x.detail = "upstream response breaks the spec: " + err.Error()

@@ -498,3 +498,49 @@ func TestAccessLogLine(t *testing.T) {
 		t.Errorf("access line source = %v; want none", src)
 	}
 }
+
+// TestByIDReadLocationOnEveryPath checks the location of a by-id read is
+// enforced on GHL's answer whichever way the answer is read: with the
+// validator (which reads the location as it checks the answer), with an
+// answer it refuses (read again for the location), and with validation off;
+// and that a refused location wins over a broken answer.
+func TestByIDReadLocationOnEveryPath(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		validation string
+		badShape   bool
+		ownStatus  int // reading the key's own location's contact
+	}{
+		{"validated answer", config.ValidationReport, false, 200},
+		{"answer breaking the spec, report", config.ValidationReport, true, 200},
+		{"answer breaking the spec, enforce", config.ValidationEnforce, true, 502},
+		{"validation off", config.ValidationOff, false, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, func(c *config.Config) { c.ResponseValidation = tc.validation })
+			h.ghl.badShape = tc.badShape
+			bound := h.Key(t, auth.CreateRequest{Name: "bound", Scopes: []string{"contacts.readonly"}, Locations: []string{"loc1"}})
+			if a := h.do(t, "GET", "/contacts/c-loc2", bound, ""); a.status != 403 || a.body["reason"] != "location_denied" || strings.Contains(a.raw, "ann") {
+				t.Errorf("GET another location's contact = %d %s; want 403 location_denied without the contact", a.status, a.raw)
+			}
+			a := h.do(t, "GET", "/contacts/c-loc1", bound, "")
+			if a.status != tc.ownStatus {
+				t.Errorf("GET own location's contact = %d %s; want %d", a.status, a.raw, tc.ownStatus)
+			}
+			if wantViolations := tc.badShape && tc.validation == config.ValidationReport; (a.header.Get("X-Ghlgate-Response-Violations") != "") != wantViolations {
+				t.Errorf("X-Ghlgate-Response-Violations = %q; want set: %v", a.header.Get("X-Ghlgate-Response-Violations"), wantViolations)
+			}
+			h.Flush(t)
+			recs, err := audit.Search(context.Background(), h.Server.DB, audit.Query{Client: "bound"})
+			if err != nil || len(recs) != 2 {
+				t.Fatalf("audit = %d records, %v; want 2", len(recs), err)
+			}
+			if recs[0].Location != "loc2" || recs[0].Reason != "location_denied" || strings.Contains(recs[0].Detail, "breaks the spec") {
+				t.Errorf("denied read's record: location %q, reason %q, detail %q; want loc2, location_denied and no violation noted", recs[0].Location, recs[0].Reason, recs[0].Detail)
+			}
+			if recs[1].Location != "loc1" {
+				t.Errorf("own read's record location = %q; want loc1", recs[1].Location)
+			}
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/rankr/ghlgate/gateway/jsonscan"
 )
 
 func TestFromResponseCases(t *testing.T) {
@@ -106,5 +108,107 @@ func BenchmarkFromResponse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// walkMembers reads body as the response validator's fast check does when
+// it reports to a Finder: every member of the top-level object (depth 1)
+// and of the objects that are their values (depth 2), each after its value.
+// false means the check would not have read the body whole (invalid JSON,
+// an escaped key), so the Finder is not asked.
+func walkMembers(body []byte, report func(depth int, key, value []byte)) bool {
+	s := &scanner{Scanner: jsonscan.Scanner{B: body}}
+	var value func(depth int) bool
+	value = func(depth int) bool {
+		s.WS()
+		if s.I >= len(s.B) {
+			return false
+		}
+		switch s.B[s.I] {
+		case '{':
+			return s.container('}', func() bool {
+				if s.I >= len(s.B) || s.B[s.I] != '"' {
+					return false
+				}
+				key, escaped, ok := s.Str()
+				if !ok || escaped {
+					return false
+				}
+				s.WS()
+				if s.I >= len(s.B) || s.B[s.I] != ':' {
+					return false
+				}
+				s.I++
+				s.WS()
+				start := s.I
+				if !value(depth + 1) {
+					return false
+				}
+				if depth+1 <= 2 {
+					report(depth+1, key, s.B[start:s.I])
+				}
+				return true
+			})
+		case '[':
+			return s.container(']', func() bool { return value(depth + 1) })
+		}
+		return s.skip()
+	}
+	if !value(0) {
+		return false
+	}
+	s.WS()
+	return s.I == len(s.B)
+}
+
+// TestFinderAgrees feeds the Finder the members of many answers, valid and
+// broken, and checks its sure verdicts against encoding/json's.
+func TestFinderAgrees(t *testing.T) {
+	seeds := []string{
+		`{"contact":{"id":"c1","locationId":"loc1","firstName":"Ann","tags":["a","b"],"customFields":[{"id":"f","value":1.5}]}}`,
+		`{"succeded":true,"contact":{"id":"c1","locationId":"loc1","dnd":false}}`,
+		`{"task":{"id":"t","locationId":"l2"},"locationId":"top"}`,
+		`{"contacts":[{"id":"a","locationId":"x"}],"count":1,"meta":{"total":1}}`,
+		`{"note":{"locationId":"n1","nested":{"locationId":"deep"}},"contact":null}`,
+	}
+	pieces := []string{`"locationId"`, `"LocationID"`, `"contact"`, `"task"`, `null`, `7`, `"v"`, `"e\u0041"`, `{`, `}`, `[`, `]`, `,`, `:`, ` `, `"`, `\`, "\x01", `-`, `1e5`, `true`, `"cont\u0061ct"`, `{"locationId":"z"}`, `"lÖcationId"`}
+	rng := rand.New(rand.NewPCG(3, 4))
+	sure, read, checked := 0, 0, 0
+	for _, seed := range seeds {
+		for range 3000 {
+			b := []byte(seed)
+			for range rng.IntN(4) {
+				i := rng.IntN(len(b) + 1)
+				switch rng.IntN(3) {
+				case 0:
+					p := pieces[rng.IntN(len(pieces))]
+					b = append(b[:i:i], append([]byte(p), b[i:]...)...)
+				case 1:
+					j := min(len(b), i+1+rng.IntN(4))
+					b = append(b[:i:i], b[j:]...)
+				default:
+					b = []byte(strings.Replace(string(b), `"loc1"`, pieces[rng.IntN(len(pieces))], 1))
+				}
+			}
+			checked++
+			var f Finder
+			if !walkMembers(b, f.Member) {
+				continue
+			}
+			read++
+			loc, found, ok := f.Result(b)
+			if !ok {
+				continue
+			}
+			sure++
+			ref, refFound := fromResponseDecode(b)
+			if loc != ref || found != refFound {
+				t.Errorf("Finder on %s = %q, %v; encoding/json gives %q, %v", b, loc, found, ref, refFound)
+			}
+		}
+	}
+	t.Logf("%d answers, %d read whole, Finder sure of %d", checked, read, sure)
+	if sure < read*9/10 {
+		t.Errorf("Finder sure of %d of %d answers read whole; want nearly all", sure, read)
 	}
 }

@@ -211,73 +211,101 @@ func (c *compiler) compile(s *openapi3.Schema, seen map[*openapi3.Schema]*fastSc
 // fastResponseOK reports whether kin-openapi's ValidateResponse would
 // certainly accept this answer. false means "ask kin-openapi".
 func (v *Validator) fastResponseOK(r *http.Request, route *routers.Route, status int, h http.Header, body []byte) bool {
+	ok, _ := v.fastResponse(r, route, status, h, body, nil)
+	return ok
+}
+
+// fastResponse is fastResponseOK that also reports to obs (when not nil)
+// the members it reads; read says it read the whole body, which it found
+// valid JSON conforming to the schema.
+func (v *Validator) fastResponse(r *http.Request, route *routers.Route, status int, h http.Header, body []byte, obs Observer) (ok, read bool) {
+	ok, read = v.fastResponseBody(r, route, status, h, body, obs)
+	return ok, ok && read
+}
+
+func (v *Validator) fastResponseBody(r *http.Request, route *routers.Route, status int, h http.Header, body []byte, obs Observer) (ok, read bool) {
 	if r.Method == http.MethodHead {
-		return true
+		return true, false
 	}
 	switch status {
 	case http.StatusNotModified, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusMovedPermanently:
-		return true
+		return true, false
 	}
 	if route == nil || route.Operation == nil || route.Spec == nil || route.Spec.IsOpenAPI31OrLater() {
-		return false
+		return false, false
 	}
 	responses := route.Operation.Responses
 	if responses.Len() == 0 {
-		return true
+		return true, false
 	}
 	ref := responses.Status(status)
 	if ref == nil {
 		ref = responses.Default()
 	}
 	if ref == nil {
-		return !v.resp.IncludeResponseStatus
+		return !v.resp.IncludeResponseStatus, false
 	}
 	resp := ref.Value
 	if resp == nil {
-		return false
+		return false, false
 	}
 	for name := range resp.Headers {
 		if name != "Content-Type" {
-			return false
+			return false, false
 		}
 	}
 	if len(resp.Content) == 0 {
-		return true
+		return true, false
 	}
 	ct := h.Get("Content-Type")
 	mt := resp.Content.Get(ct)
 	if mt == nil || len(mt.Encoding) > 0 {
-		return false
+		return false, false
 	}
 	if mt.Schema == nil {
-		return true
+		return true, false
 	}
 	if mt.Schema.Value == nil {
-		return false
+		return false, false
 	}
 	// The media type as kin-openapi's decodeBody reads it to pick the
 	// decoder: only application/json is decoded by JSONBodyDecoder here.
 	media, _, _ := strings.Cut(ct, ";")
 	if !strings.EqualFold(strings.TrimSpace(media), "application/json") {
-		return false
+		return false, false
 	}
 	f := v.fast.get(mt.Schema.Value)
 	if f == nil {
-		return false
+		return false, false
 	}
-	s := scanner{jsonscan.Scanner{B: body}}
+	s := scanner{Scanner: jsonscan.Scanner{B: body}, obs: obs}
 	s.WS()
 	if !s.value(f) {
-		return false
+		return false, false
 	}
 	s.WS()
-	return s.I == len(s.B)
+	return s.I == len(s.B), true
 }
 
 // scanner checks JSON bytes against a fastSchema in one pass. Every method
 // returns false for "not certainly valid".
 type scanner struct {
 	jsonscan.Scanner
+	// obs, when set, is told the members of depth 1 and 2 (see Observer);
+	// depth is the containers open at I; quiet > 0 while allOf reads
+	// members a second time.
+	obs   Observer
+	depth int
+	quiet int
+}
+
+// Observer sees the members of an answer's top-level object (depth 1) and
+// of the objects that are the values of those members (depth 2), each once,
+// after the member's value is read; value is the member's JSON text. It is
+// never told a member whose key holds an escape: the fast check leaves those
+// answers to kin-openapi.
+type Observer interface {
+	Member(depth int, key, value []byte)
 }
 
 func (s *scanner) value(f *fastSchema) bool {
@@ -385,7 +413,10 @@ func (s *scanner) container(f *fastSchema, kind uint8) bool {
 		}
 		end = s.I
 		for _, sub := range f.allOf {
-			if !check(sub) {
+			s.quiet++ // the same members again: told once
+			ok := check(sub)
+			s.quiet--
+			if !ok {
 				return false
 			}
 		}
@@ -419,6 +450,13 @@ func (s *scanner) number() (uint8, bool) {
 }
 
 func (s *scanner) array(f *fastSchema) bool {
+	s.depth++
+	ok := s.elements(f)
+	s.depth--
+	return ok
+}
+
+func (s *scanner) elements(f *fastSchema) bool {
 	s.I++ // [
 	s.WS()
 	n := int64(0)
@@ -467,6 +505,13 @@ var anything = &fastSchema{types: kAll | kNull, maxItems: -1}
 func (s *scanner) skip() bool { return s.value(anything) }
 
 func (s *scanner) object(f *fastSchema) bool {
+	s.depth++
+	ok := s.members(f)
+	s.depth--
+	return ok
+}
+
+func (s *scanner) members(f *fastSchema) bool {
 	s.I++ // {
 	var seenSmall uint64
 	var seenBig []bool
@@ -492,6 +537,7 @@ func (s *scanner) object(f *fastSchema) bool {
 			}
 			s.I++
 			s.WS()
+			vstart := s.I
 			idx, known := f.props[string(key)]
 			if known {
 				if seenBig != nil {
@@ -519,6 +565,9 @@ func (s *scanner) object(f *fastSchema) bool {
 			}
 			if !ok2 {
 				return false
+			}
+			if s.obs != nil && s.depth <= 2 && s.quiet == 0 {
+				s.obs.Member(s.depth, key, s.B[vstart:s.I])
 			}
 			s.WS()
 			if s.I >= len(s.B) {

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -306,6 +309,92 @@ func TestSecurityPasses(t *testing.T) {
 	for _, op := range spec.Operations {
 		if !securityPasses(op.Route) {
 			t.Errorf("securityPasses(%s) = false; want true", op.ID)
+		}
+	}
+}
+
+// memberLog is an Observer that keeps what it is told.
+type memberLog []string
+
+func (m *memberLog) Member(depth int, key, value []byte) {
+	*m = append(*m, fmt.Sprintf("%d %s=%s", depth, key, value))
+}
+
+// TestResponseObserved checks what the fast path tells an Observer: every
+// member of depth 1 and 2, once each, even where allOf reads an object
+// twice; nothing deeper; and that a rejected answer is not called observed.
+func TestResponseObserved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(path, []byte(`openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /things/{id}:
+    get:
+      operationId: get-thing
+      security: [{bearer: [things.readonly]}]
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  thing:
+                    type: object
+                    allOf:
+                      - $ref: "#/components/schemas/Base"
+                    properties:
+                      name: {type: string}
+                      nested: {type: object}
+                  traceId: {type: string}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  schemas:
+    Base:
+      type: object
+      required: [id]
+      properties:
+        id: {type: string}
+        locationId: {type: string}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := openapi.Load(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := spec.Operation("get-thing")
+	if op == nil {
+		t.Fatal("get-thing not loaded")
+	}
+	v := New()
+	h := http.Header{"Content-Type": {"application/json"}}
+	r := httptest.NewRequest("GET", "/things/1", nil)
+	body := `{"thing":{"id":"a","locationId":"l","name":"n","nested":{"locationId":"deep","list":[{"x":1}]}},"traceId":"t"}`
+	var got memberLog
+	observed, err := v.ResponseObserved(context.Background(), r, op.Route, map[string]string{"id": "1"}, 200, h, []byte(body), &got)
+	if err != nil || !observed {
+		t.Fatalf("ResponseObserved = %v, %v; want observed and valid", observed, err)
+	}
+	want := memberLog{
+		`2 id="a"`, `2 locationId="l"`, `2 name="n"`,
+		`2 nested={"locationId":"deep","list":[{"x":1}]}`,
+		`1 thing={"id":"a","locationId":"l","name":"n","nested":{"locationId":"deep","list":[{"x":1}]}}`,
+		`1 traceId="t"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("members told:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, bad := range []string{`{"thing":{"name":"n"}}`, `{"thing":{"id":7}}`, `{"th\u0069ng":{"id":"a"}}`} {
+		var log memberLog
+		observed, _ := v.ResponseObserved(context.Background(), r, op.Route, map[string]string{"id": "1"}, 200, h, []byte(bad), &log)
+		if observed {
+			t.Errorf("ResponseObserved(%s) observed = true; want false (the fast path did not accept it)", bad)
 		}
 	}
 }

@@ -155,8 +155,18 @@ func securityPasses(route *routers.Route) bool {
 
 // Response validates an upstream answer; nil means it conforms.
 func (v *Validator) Response(ctx context.Context, r *http.Request, route *routers.Route, pathParams map[string]string, status int, h http.Header, body []byte) error {
-	if v.fastResponseOK(r, route, status, h, body) {
-		return nil
+	_, err := v.ResponseObserved(ctx, r, route, pathParams, status, h, body, nil)
+	return err
+}
+
+// ResponseObserved is Response that also tells obs the members it reads on
+// its fast path, so that a caller needing something of the answer does not
+// read it again. observed says the fast path read the whole answer and
+// accepted it: obs then saw every member of depth 1 and 2, once each.
+// Otherwise what obs saw must be disregarded.
+func (v *Validator) ResponseObserved(ctx context.Context, r *http.Request, route *routers.Route, pathParams map[string]string, status int, h http.Header, body []byte, obs Observer) (observed bool, err error) {
+	if ok, read := v.fastResponse(r, route, status, h, body, obs); ok {
+		return read, nil
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: route, Options: v.resp},
@@ -165,11 +175,10 @@ func (v *Validator) Response(ctx context.Context, r *http.Request, route *router
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options:                v.resp,
 	}
-	err := openapi3filter.ValidateResponse(ctx, in)
-	if err == nil {
-		return nil
+	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
+		return false, convert(err, "response")
 	}
-	return convert(err, "response")
+	return false, nil
 }
 
 func checkMediaType(op *openapi3.Operation, ct string, bodyLen int) error {
