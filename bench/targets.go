@@ -18,6 +18,7 @@ import (
 	"github.com/rankr/ghlgate/gateway"
 	"github.com/rankr/ghlgate/gateway/auth"
 	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/jsonlog"
 )
 
 // Target names, in the order they are driven.
@@ -171,7 +172,7 @@ func openGatewayWith(ctx context.Context, path string, log *slog.Logger, upstrea
 // accessLogger is the production access log (JSON, info) written nowhere:
 // its formatting cost is part of the figures, a terminal's is not.
 func accessLogger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(jsonlog.NewHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }

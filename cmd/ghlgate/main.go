@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rankr/ghlgate/gateway/config"
+	"github.com/rankr/ghlgate/gateway/jsonlog"
 )
 
 // exitError carries a process exit code other than 1.
@@ -99,5 +100,5 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	if cfg.Log.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(jsonlog.NewHandler(w, opts))
 }
