@@ -2,8 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,5 +168,14 @@ func TestRevokeFromAnotherProcess(t *testing.T) {
 	}
 	if err := cli.Revoke(ctx, "nobody"); !errors.Is(err, ErrNoSuchClient) {
 		t.Errorf("Revoke(unknown) = %v; want ErrNoSuchClient", err)
+	}
+}
+
+func TestHashSecretIsHexSHA256(t *testing.T) {
+	for _, secret := range []string{"", "ghlgw_" + strings.Repeat("a", 43), strings.Repeat("x", 64), strings.Repeat("y", 65), strings.Repeat("z", 500)} {
+		sum := sha256.Sum256([]byte(secret))
+		if got, want := HashSecret(secret), hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("HashSecret(%d bytes) = %s; want %s", len(secret), got, want)
+		}
 	}
 }
