@@ -109,7 +109,7 @@ func (g *Gateway) route(x *exchange) error {
 			fmt.Sprintf("no operation of the GHL spec matches %s %s; see ghlgate spec ops", x.r.Method, x.apiPath), err)
 	}
 	x.op, x.params = op, params
-	if err := checkQuery(op, x.r.URL.RawQuery); err != nil {
+	if x.query, err = checkQuery(op, x.r.URL.RawQuery); err != nil {
 		return err
 	}
 	// GHL requires a Version header; the gateway supplies its configured one
@@ -124,10 +124,15 @@ func (g *Gateway) route(x *exchange) error {
 // decoded segment may not be "." or "..", nor contain a slash or a
 // backslash.
 func checkPath(escaped string) error {
-	for _, seg := range strings.Split(escaped, "/") {
-		dec, err := url.PathUnescape(seg)
-		if err != nil {
-			return problem.Wrap(http.StatusBadRequest, problem.ReasonInvalidRequest, "the path has an invalid percent-encoding", err)
+	for rest, more := escaped, true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
+		dec := seg
+		if strings.Contains(seg, "%") {
+			var err error
+			if dec, err = url.PathUnescape(seg); err != nil {
+				return problem.Wrap(http.StatusBadRequest, problem.ReasonInvalidRequest, "the path has an invalid percent-encoding", err)
+			}
 		}
 		if dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\\x00") {
 			return problem.New(http.StatusBadRequest, problem.ReasonInvalidRequest,
@@ -139,14 +144,15 @@ func checkPath(escaped string) error {
 
 // checkQuery refuses a parameter given twice unless the spec declares it an
 // array: GHL and the gateway could otherwise read different values (the
-// gateway checks one locationId, GHL uses the other).
-func checkQuery(op *openapi.Operation, raw string) error {
+// gateway checks one locationId, GHL uses the other). It returns the
+// parsed query (nil for none) for the later stages.
+func checkQuery(op *openapi.Operation, raw string) (url.Values, error) {
 	if raw == "" {
-		return nil
+		return nil, nil
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return problem.Wrap(http.StatusBadRequest, problem.ReasonInvalidRequest, "the query string is malformed", err)
+		return nil, problem.Wrap(http.StatusBadRequest, problem.ReasonInvalidRequest, "the query string is malformed", err)
 	}
 	for name, vals := range q {
 		if len(vals) < 2 {
@@ -157,9 +163,9 @@ func checkQuery(op *openapi.Operation, raw string) error {
 		}
 		e := problem.New(http.StatusBadRequest, problem.ReasonInvalidRequest, fmt.Sprintf("query parameter %s is given %d times; give it once", name, len(vals)))
 		e.Fields = []problem.FieldError{{Pointer: "query." + name, Reason: "duplicate parameter"}}
-		return e
+		return nil, e
 	}
-	return nil
+	return q, nil
 }
 
 func (g *Gateway) authorizeScopes(x *exchange) error {
@@ -211,7 +217,7 @@ func (g *Gateway) refuseTestTraffic(x *exchange) error {
 }
 
 func (g *Gateway) authorizeLocation(x *exchange) error {
-	loc, err := locations.FromRequest(x.op, x.r.URL.Query(), x.body)
+	loc, err := locations.FromRequest(x.op, x.query, x.body)
 	if err != nil {
 		// Unreadable body: validation reports the details.
 		return nil

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/rankr/ghlgate/events"
@@ -31,6 +32,7 @@ type exchange struct {
 
 	op       *openapi.Operation
 	params   map[string]string
+	query    url.Values // parsed by route; nil when there is none
 	location string
 
 	// testTraffic is true when the request is marked as test data.
