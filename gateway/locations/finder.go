@@ -1,10 +1,6 @@
 package locations
 
-import (
-	"unicode/utf8"
-
-	"github.com/rankr/ghlgate/gateway/jsonscan"
-)
+import "github.com/rankr/ghlgate/gateway/jsonscan"
 
 // Finder reads an answer's location from the members a one-pass reader
 // reports while it reads the answer for another purpose (the response
@@ -73,21 +69,10 @@ func (f *Finder) Member(depth int, key, value []byte) {
 }
 
 func (p found) inner() inner {
-	in := inner{set: true}
 	if p.unsure {
-		return in
+		return inner{set: true}
 	}
-	in.sure = true
-	if p.typeErr || p.last == nil || p.last[0] == 'n' {
-		return in
-	}
-	raw, escaped, ok := (&jsonscan.Scanner{B: p.last}).Str()
-	if !ok || escaped || !utf8.Valid(raw) { // encoding/json replaces invalid UTF-8
-		in.sure = false
-		return in
-	}
-	in.loc, in.found = string(raw), true
-	return in
+	return innerOf(p.last, p.typeErr)
 }
 
 // Result is the answer's location, whether it has one, and whether the
@@ -98,29 +83,5 @@ func (f *Finder) Result(body []byte) (loc string, ok, sure bool) {
 	if len(envelopeKeys) > len(f.env) || s.I >= len(body) || body[s.I] != '{' {
 		return "", false, false
 	}
-	for _, in := range f.env[:len(envelopeKeys)] {
-		if !in.set {
-			continue
-		}
-		if !in.sure {
-			return "", false, false
-		}
-		if in.found {
-			return in.loc, true, true
-		}
-	}
-	if f.top == nil {
-		return "", false, true
-	}
-	switch f.top[0] {
-	case '"':
-		raw, escaped, ok := (&jsonscan.Scanner{B: f.top}).Str()
-		if !ok || escaped || !utf8.Valid(raw) {
-			return "", false, false
-		}
-		return string(raw), true, true
-	case 'n':
-		return "", true, true // null decodes into "" without error
-	}
-	return "", false, true // another type fails to decode
+	return verdict(f.env[:len(envelopeKeys)], f.top)
 }

@@ -166,7 +166,19 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 	if s.I != len(s.B) {
 		return "", false, false
 	}
-	for _, in := range env[:len(envelopeKeys)] {
+	var topValue []byte
+	if top.end != 0 {
+		topValue = body[top.start:top.end]
+	}
+	return verdict(env[:len(envelopeKeys)], topValue)
+}
+
+// verdict is what FromResponse answers from what a reader found: the
+// envelope members in envelopeKeys' order, then the top-level locationId's
+// value (nil when there is none). sure is false when encoding/json must
+// decide.
+func verdict(env []inner, top []byte) (loc string, found, sure bool) {
+	for _, in := range env {
 		if !in.set {
 			continue
 		}
@@ -177,22 +189,41 @@ func fromResponseFast(body []byte) (loc string, found, sure bool) {
 			return in.loc, true, true
 		}
 	}
-	if top.end != 0 {
-		v := body[top.start:top.end]
-		switch v[0] {
-		case '"':
-			s := &scanner{Scanner: jsonscan.Scanner{B: v}}
-			raw, escaped, _ := s.Str()
-			if escaped || !utf8.Valid(raw) {
-				return "", false, false // encoding/json replaces invalid UTF-8
-			}
-			return string(raw), true, true
-		case 'n':
-			return "", true, true // null decodes into "" without error
-		}
-		return "", false, true // another type fails to decode
+	if top == nil {
+		return "", false, true
 	}
-	return "", false, true
+	switch top[0] {
+	case '"':
+		loc, ok := plainStringValue(top)
+		return loc, ok, ok
+	case 'n':
+		return "", true, true // null decodes into "" without error
+	}
+	return "", false, true // another type fails to decode
+}
+
+// innerOf is an envelope object's verdict from its locationId members: the
+// last one's value (nil for none) and whether one was of another type than
+// string or null, which fails encoding/json's decode.
+func innerOf(last []byte, typeErr bool) inner {
+	in := inner{set: true, sure: true}
+	if typeErr || last == nil || last[0] == 'n' {
+		return in
+	}
+	in.loc, in.sure = plainStringValue(last)
+	in.found = in.sure
+	return in
+}
+
+// plainStringValue is the JSON string v as encoding/json decodes it, when
+// that is v's bytes as they are: no escapes and valid UTF-8 (encoding/json
+// replaces invalid UTF-8); ok is false otherwise.
+func plainStringValue(v []byte) (string, bool) {
+	raw, escaped, ok := (&jsonscan.Scanner{B: v}).Str()
+	if !ok || escaped || !utf8.Valid(raw) {
+		return "", false
+	}
+	return string(raw), true
 }
 
 // resource checks the value at s.I like skip and, when it is an object,
@@ -243,18 +274,11 @@ func (s *scanner) resource() (in inner, ok bool) {
 	if !ok || unsure {
 		return in, ok
 	}
-	in.sure = true
-	if typeErr || last.end == 0 || s.B[last.start] == 'n' {
-		return in, true
+	var lastValue []byte
+	if last.end != 0 {
+		lastValue = s.B[last.start:last.end]
 	}
-	ls := &scanner{Scanner: jsonscan.Scanner{B: s.B[last.start:last.end]}}
-	raw, escaped, _ := ls.Str()
-	if escaped || !utf8.Valid(raw) {
-		in.sure = false // encoding/json replaces invalid UTF-8
-		return in, true
-	}
-	in.loc, in.found = string(raw), true
-	return in, true
+	return innerOf(lastValue, typeErr), true
 }
 
 func asciiOnly(b []byte) bool {
