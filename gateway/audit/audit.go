@@ -96,37 +96,29 @@ var migrations = []store.Migration{{
 	Version: 2,
 	Name:    "audit segments",
 	// Each record of version 1 becomes a segment of its own.
-	SQLite: `CREATE TABLE audit_segments (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		min_time TEXT NOT NULL,
-		max_time TEXT NOT NULL,
-		records INTEGER NOT NULL,
-		denies INTEGER NOT NULL,
-		clients TEXT NOT NULL,
-		lines TEXT NOT NULL
-	);
-	CREATE INDEX audit_segments_time ON audit_segments (max_time);
-	INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines)
-		SELECT time, time, 1, CASE WHEN decision = 'deny' THEN 1 ELSE 0 END,
-			char(10) || client || char(10), record || char(10)
-		FROM audit_records ORDER BY id;
-	DROP TABLE audit_records`,
-	Postgres: `CREATE TABLE audit_segments (
-		id BIGSERIAL PRIMARY KEY,
-		min_time TEXT NOT NULL,
-		max_time TEXT NOT NULL,
-		records INTEGER NOT NULL,
-		denies INTEGER NOT NULL,
-		clients TEXT NOT NULL,
-		lines TEXT NOT NULL
-	);
-	CREATE INDEX audit_segments_time ON audit_segments (max_time);
-	INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines)
-		SELECT time, time, 1, CASE WHEN decision = 'deny' THEN 1 ELSE 0 END,
-			chr(10) || client || chr(10), record || chr(10)
-		FROM audit_records ORDER BY id;
-	DROP TABLE audit_records`,
+	SQLite:   segmentsMigration("INTEGER PRIMARY KEY AUTOINCREMENT", "char(10)"),
+	Postgres: segmentsMigration("BIGSERIAL PRIMARY KEY", "chr(10)"),
 }}
+
+// segmentsMigration is migration 2 in a dialect: its id column and its
+// newline.
+func segmentsMigration(id, newline string) string {
+	return `CREATE TABLE audit_segments (
+		id ` + id + `,
+		min_time TEXT NOT NULL,
+		max_time TEXT NOT NULL,
+		records INTEGER NOT NULL,
+		denies INTEGER NOT NULL,
+		clients TEXT NOT NULL,
+		lines TEXT NOT NULL
+	);
+	CREATE INDEX audit_segments_time ON audit_segments (max_time);
+	INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines)
+		SELECT time, time, 1, CASE WHEN decision = 'deny' THEN 1 ELSE 0 END,
+			` + newline + ` || client || ` + newline + `, record || ` + newline + `
+		FROM audit_records ORDER BY id;
+	DROP TABLE audit_records`
+}
 
 // Options configure a Trail.
 type Options struct {
