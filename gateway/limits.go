@@ -43,14 +43,12 @@ func (g *Gateway) rateLimit(x *exchange) error {
 		return nil
 	}
 	req := ratelimit.Request{Stage: x.stage, Client: x.client(), Location: g.budgetLocation(x), Lane: g.lane(x), Now: g.now()}
-	var (
-		d   ratelimit.Decision
-		err error
-	)
+	d := &x.limitSpace
+	var err error
 	if wait, ok := ratelimit.PreferWait(x.r.Header); ok {
-		d, err = g.limiter.Wait(x.r.Context(), req, wait)
+		*d, err = g.limiter.Wait(x.r.Context(), req, wait)
 	} else {
-		d, err = g.limiter.Decide(x.r.Context(), req)
+		err = g.limiter.DecideInto(x.r.Context(), req, d)
 	}
 	if err != nil {
 		if errors.Is(err, ratelimit.ErrBackendUnavailable) {
@@ -60,20 +58,25 @@ func (g *Gateway) rateLimit(x *exchange) error {
 		return err
 	}
 	// The headers go on the answer: GHL's (inspect) or a refusal (respond).
-	x.limit = &d
+	x.limit = d
 	if !d.Allowed {
-		detail := fmt.Sprintf("the %s budget is spent; retry after %d s", d.Limit, d.RetryAfterSeconds())
-		if d.Limit == ratelimit.LimitWaitQueue {
-			detail = "too many requests are already waiting (Prefer: wait); retry later"
-		}
-		if d.RetryAfter < 0 {
-			detail = fmt.Sprintf("the request exceeds the %s budget on its own", d.Limit)
-		}
-		e := problem.New(http.StatusTooManyRequests, problem.ReasonRateLimited, detail)
-		e.Extra = map[string]any{"limit": d.Limit}
-		return e
+		return limited(d)
 	}
 	return nil
+}
+
+// limited is the refusal of a request the limits do not allow.
+func limited(d *ratelimit.Decision) error {
+	detail := fmt.Sprintf("the %s budget is spent; retry after %d s", d.Limit, d.RetryAfterSeconds())
+	if d.Limit == ratelimit.LimitWaitQueue {
+		detail = "too many requests are already waiting (Prefer: wait); retry later"
+	}
+	if d.RetryAfter < 0 {
+		detail = fmt.Sprintf("the request exceeds the %s budget on its own", d.Limit)
+	}
+	e := problem.New(http.StatusTooManyRequests, problem.ReasonRateLimited, detail)
+	e.Extra = map[string]any{"limit": d.Limit}
+	return e
 }
 
 // budgetLocation is the GHL location a request spends. Requests addressed by

@@ -70,14 +70,15 @@ func (s *locState) budget(r *Rule) (max int, interval time.Duration, daily int) 
 	return max, interval, daily
 }
 
-// hold returns a refusing Decision while GHL has the location on hold.
-func (s *locState) hold(now time.Time, max int, interval time.Duration, daily int) (Decision, bool) {
+// hold sets d to a refusing Decision while GHL has the location on hold,
+// and reports whether it did.
+func (s *locState) hold(now time.Time, max int, interval time.Duration, daily int, d *Decision) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !now.Before(s.holdUntil) {
-		return Decision{}, false
+		return false
 	}
-	d := Decision{Limit: s.holdLimit, RetryAfter: s.holdUntil.Sub(now)}
+	*d = Decision{Limit: s.holdLimit, RetryAfter: s.holdUntil.Sub(now)}
 	st := State{Refused: true, RetryAfter: d.RetryAfter, Reset: d.RetryAfter}
 	if max > 0 {
 		if s.holdLimit == LimitUpstream {
@@ -99,7 +100,7 @@ func (s *locState) hold(now time.Time, max int, interval time.Duration, daily in
 	}
 	d.finish()
 	d.Limit = s.holdLimit
-	return d, true
+	return true
 }
 
 func (s *locState) record(now time.Time) {
