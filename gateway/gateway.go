@@ -34,6 +34,7 @@ import (
 	"github.com/rankr/ghlgate/gateway/ratelimit"
 	"github.com/rankr/ghlgate/gateway/resilience"
 	"github.com/rankr/ghlgate/gateway/validate"
+	"github.com/rankr/ghlgate/gateway/workers"
 	"github.com/rankr/ghlgate/mocks"
 	"github.com/rankr/ghlgate/openapi"
 	"github.com/rankr/ghlgate/store"
@@ -112,6 +113,10 @@ type Gateway struct {
 	runs        http.Handler
 	engine      *gin.Engine
 	handler     http.Handler
+	// workers run the pipeline off the connections' goroutines (see
+	// package workers); api is the pipeline as their handler.
+	workers *workers.Pool
+	api     http.Handler
 	// required holds each operation's flattened scopes for the audit
 	// record, computed once (read-only after New).
 	required map[*openapi.Operation][]string
@@ -166,6 +171,8 @@ func New(d Deps) (*Gateway, error) {
 		g.required[op] = flattenScopes(op.Scopes)
 	}
 	g.engine = g.routes()
+	g.workers = workers.New(maxWorkers, workerIdle)
+	g.api = http.HandlerFunc(g.serveDirectAPI)
 	g.handler = http.HandlerFunc(g.serveHTTP)
 	g.ready.Store(true)
 	return g, nil
@@ -493,6 +500,10 @@ func stripStage(path string) (stage, rest string) {
 
 // Credential is the gateway's own GHL credential source.
 func (g *Gateway) Credential() credential.Source { return g.cred }
+
+// Close stops the gateway's idle workers; requests in flight finish first.
+// The Gateway must not serve after Close.
+func (g *Gateway) Close() { g.workers.Close() }
 
 // WaitIdle returns once every API request under way has been recorded
 // (its audit record queued): the answer reaches the client before that.

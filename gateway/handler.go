@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/rankr/ghlgate/gateway/problem"
 )
@@ -20,6 +21,22 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		g.engine.ServeHTTP(w, r)
 		return
 	}
+	g.workers.ServeHTTP(g.api, w, r)
+}
+
+// maxWorkers bounds the goroutines that run the pipeline; beyond it a
+// request runs on its connection's goroutine rather than wait. It is twice
+// the upstream transport's connections (MaxConnsPerHost): more requests in
+// flight than that are waiting for GHL anyway. workerIdle is how long a
+// worker waits for its next request before it exits.
+const (
+	maxWorkers = 256
+	workerIdle = 10 * time.Second
+)
+
+// serveDirectAPI is the pipeline with what gin's middleware gave it, as
+// the workers' handler.
+func (g *Gateway) serveDirectAPI(w http.ResponseWriter, r *http.Request) {
 	g.serveDirect(w, r, g.serveAPI)
 }
 

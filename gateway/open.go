@@ -321,6 +321,7 @@ func (s *Server) Close() error {
 func (s *Server) close() error {
 	s.stop()
 	<-s.closed
+	s.Gateway.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	errs := []error{s.DrainMockWebhooks(ctx)}

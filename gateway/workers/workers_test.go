@@ -1,0 +1,220 @@
+package workers
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// goroutineID reads the calling goroutine's id from its stack header
+// ("goroutine 7 [running]:").
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	f := strings.Fields(string(buf))
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+func TestServeHTTPRunsOnAWorkerAndReusesIt(t *testing.T) {
+	p := New(4, time.Minute)
+	defer p.Close()
+	var ran []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ran = append(ran, goroutineID())
+		w.WriteHeader(http.StatusNoContent)
+	})
+	caller := goroutineID()
+	for i := range 3 {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(h, rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if rec.Code != http.StatusNoContent {
+			t.Fatalf("call %d: status = %d; want 204", i, rec.Code)
+		}
+	}
+	if len(ran) != 3 {
+		t.Fatalf("handler ran %d times; want 3", len(ran))
+	}
+	for i, g := range ran {
+		if g == caller || g != ran[0] {
+			t.Errorf("call %d ran on goroutine %s; want the one worker %s, not the caller %s", i, g, ran[0], caller)
+		}
+	}
+	if got := p.Workers(); got != 1 {
+		t.Errorf("Workers() after 3 sequential calls = %d; want 1 (the worker is reused)", got)
+	}
+	if got := p.Inline(); got != 0 {
+		t.Errorf("Inline() = %d; want 0", got)
+	}
+}
+
+func TestServeHTTPRunsInlineWhenFull(t *testing.T) {
+	p := New(1, time.Minute)
+	defer p.Close()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	blocking := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.ServeHTTP(blocking, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	<-started
+	// The only worker is busy: this one must run now, on the caller, rather
+	// than wait for it.
+	rec := httptest.NewRecorder()
+	var ranOn string
+	p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ranOn = goroutineID()
+		w.WriteHeader(http.StatusAccepted)
+	}), rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusAccepted {
+		t.Errorf("status while the pool is full = %d; want 202", rec.Code)
+	}
+	if caller := goroutineID(); ranOn != caller {
+		t.Errorf("with the pool full the handler ran on goroutine %s; want the caller's, %s", ranOn, caller)
+	}
+	if got := p.Inline(); got != 1 {
+		t.Errorf("Inline() = %d; want 1", got)
+	}
+	if got := p.Workers(); got != 1 {
+		t.Errorf("Workers() = %d; want 1 (max)", got)
+	}
+	close(release)
+	<-done
+}
+
+func TestServeHTTPRaisesTheHandlersPanicOnTheCaller(t *testing.T) {
+	p := New(2, time.Minute)
+	defer p.Close()
+	for _, want := range []any{http.ErrAbortHandler, "boom", errors.New("an error")} {
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(want) }),
+				httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+			return nil
+		}()
+		if got != want {
+			t.Errorf("recovered %v on the caller; want %v", got, want)
+		}
+	}
+	// The worker survives a panic and serves the next request.
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }),
+		rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusOK || p.Workers() != 1 {
+		t.Errorf("after panics: status %d, %d workers; want 200 and 1", rec.Code, p.Workers())
+	}
+}
+
+func TestIdleWorkersExit(t *testing.T) {
+	p := New(4, time.Millisecond)
+	exited := make(chan struct{}, 4)
+	p.exited = func() { exited <- struct{}{} }
+	defer p.Close()
+	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("an idle worker did not exit within 10 s of its 1 ms idle time")
+	}
+	if got := p.Workers(); got != 0 {
+		t.Errorf("Workers() after the idle worker exited = %d; want 0", got)
+	}
+}
+
+func TestConcurrentCallsAllAnswered(t *testing.T) {
+	p := New(8, time.Minute)
+	defer p.Close()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Path", r.URL.Path)
+		w.WriteHeader(http.StatusOK)
+	})
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := "/" + string(rune('a'+i%26))
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(h, rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Header().Get("X-Path") != path {
+				errs <- "answer for " + path + " carried " + rec.Header().Get("X-Path")
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := p.Workers(); got > 8 {
+		t.Errorf("Workers() = %d; want at most 8", got)
+	}
+}
+
+func TestCloseStopsIdleWorkers(t *testing.T) {
+	p := New(4, time.Hour)
+	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	p.Close() // returns once the worker has exited
+	if got := p.Workers(); got != 0 {
+		t.Errorf("Workers() after Close = %d; want 0", got)
+	}
+}
+
+func TestHandlerGoexitReleasesTheCaller(t *testing.T) {
+	p := New(2, time.Minute)
+	defer p.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runtime.Goexit() }),
+			httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ServeHTTP did not return within 10 s after its handler called runtime.Goexit")
+	}
+	if got := p.Workers(); got != 0 {
+		t.Errorf("Workers() after the handler ended its worker = %d; want 0", got)
+	}
+}
+
+// BenchmarkServeHTTP is the cost of handing a request to a worker and back,
+// against calling the handler directly.
+func BenchmarkServeHTTP(b *testing.B) {
+	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			w := httptest.NewRecorder()
+			for pb.Next() {
+				h.ServeHTTP(w, r)
+			}
+		})
+	})
+	b.Run("pool", func(b *testing.B) {
+		p := New(256, time.Minute)
+		defer p.Close()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			w := httptest.NewRecorder()
+			for pb.Next() {
+				p.ServeHTTP(h, w, r)
+			}
+		})
+	})
+}
