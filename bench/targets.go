@@ -98,17 +98,24 @@ func bareProxyWith(upstream string, transport http.RoundTripper) (http.Handler, 
 	}, nil
 }
 
-// copyBuffers is a BufferPool of 32 KiB buffers (ReverseProxy's own size).
+// copyBuffers is a BufferPool of 32 KiB buffers (ReverseProxy's own size),
+// held as array pointers so that neither Get nor Put allocates.
 type copyBuffers struct{ p sync.Pool }
 
+const bareCopyBuffer = 32 << 10
+
 func (c *copyBuffers) Get() []byte {
-	if b, ok := c.p.Get().(*[]byte); ok {
-		return *b
+	if b, ok := c.p.Get().(*[bareCopyBuffer]byte); ok {
+		return b[:]
 	}
-	return make([]byte, 32<<10)
+	return new([bareCopyBuffer]byte)[:]
 }
 
-func (c *copyBuffers) Put(b []byte) { c.p.Put(&b) }
+func (c *copyBuffers) Put(b []byte) {
+	if cap(b) >= bareCopyBuffer {
+		c.p.Put((*[bareCopyBuffer]byte)(b[:bareCopyBuffer]))
+	}
+}
 
 // gatewayConfig writes the configuration of the benchmarked gateway to dir
 // and returns its path: production defaults (response validation report,

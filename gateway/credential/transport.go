@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // DefaultVersion is GHL's API version for the contacts endpoints.
@@ -20,6 +21,27 @@ type transport struct {
 	// inPlace: the caller hands each request to this one call (see
 	// NewProxyTransport), so the first attempt sets its headers in place.
 	inPlace bool
+	// last is the Authorization value of the latest token: a token lives
+	// for many requests, and building "Bearer "+token and its slice cost
+	// two allocations per request.
+	last atomic.Pointer[bearer]
+}
+
+// bearer is a token and its Authorization header value. The value is
+// shared by every request that carries the token and never modified.
+type bearer struct {
+	tok   Secret
+	value []string
+}
+
+// authorization returns the Authorization header value for tok.
+func (t *transport) authorization(tok Secret) []string {
+	if b := t.last.Load(); b != nil && b.tok == tok {
+		return b.value
+	}
+	b := &bearer{tok: tok, value: []string{"Bearer " + tok.Reveal()}}
+	t.last.Store(b)
+	return b.value
 }
 
 // NewTransport returns a RoundTripper that sends each request to base with
@@ -63,7 +85,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	out := req
 	if t.inPlace {
-		setCredential(req.Header, tok, t.version)
+		setCredential(req.Header, t.authorization(tok), t.version)
 	} else {
 		out = t.prepare(req, req.Body, tok)
 	}
@@ -103,17 +125,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *transport) prepare(req *http.Request, body io.ReadCloser, tok Secret) *http.Request {
 	out := req.Clone(req.Context())
 	out.Body = body
-	setCredential(out.Header, tok, t.version)
+	setCredential(out.Header, t.authorization(tok), t.version)
 	return out
 }
 
-// setCredential replaces the client's credentials in h with tok, and sets
-// Version when the client sent none.
-func setCredential(h http.Header, tok Secret, version string) {
+// setCredential replaces the client's credentials in h with the
+// Authorization value auth, and sets Version when the client sent none.
+func setCredential(h http.Header, auth []string, version string) {
 	for _, k := range strippedHeaders {
 		delete(h, k) // the keys are canonical
 	}
-	h["Authorization"] = []string{"Bearer " + tok.Reveal()}
+	h["Authorization"] = auth
 	if len(h["Version"]) == 0 || h["Version"][0] == "" {
 		h["Version"] = []string{version}
 	}

@@ -131,3 +131,15 @@ func TestRecycledBodyClosesOnce(t *testing.T) {
 		t.Errorf("pool gave the buffer twice; want at most once: it was put twice")
 	}
 }
+
+func TestPoolDoesNotAllocate(t *testing.T) {
+	p := &pool{}
+	p.Put(p.Get())
+	if allocs := testing.AllocsPerRun(100, func() { p.Put(p.Get()) }); allocs != 0 {
+		t.Errorf("Get and Put of a pooled buffer allocated %v times; want 0", allocs)
+	}
+	p.Put(make([]byte, 10)) // too small: dropped, not pooled
+	if got := p.Get(); len(got) != copyBufferSize {
+		t.Errorf("len(Get()) after a short Put = %d; want %d", len(got), copyBufferSize)
+	}
+}

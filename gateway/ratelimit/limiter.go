@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +70,11 @@ type Limiter struct {
 	laneMax  map[string]float64 // lane → reserve
 	reserved float64            // sum of reserves
 
-	locs sync.Map // stage+"\x00"+location → *locState
+	// locs holds each location's state. A map keyed by a struct, read
+	// under a read lock, finds one without allocating (a sync.Map boxed
+	// the concatenated key on every request).
+	locsMu sync.RWMutex
+	locs   map[locKey]*locState
 
 	redisDown      atomic.Bool
 	redisErrors    atomic.Uint64
@@ -509,15 +515,16 @@ func (l *Limiter) Health(ctx context.Context) HealthStatus {
 	h.LocalDecisions = l.localDecisions.Load()
 	h.Allowed = l.allowedCount.Load()
 	h.Refused = l.refusedCount.Load()
-	l.locs.Range(func(_, v any) bool {
-		ls := v.(*locState)
+	l.locsMu.RLock()
+	states := slices.Collect(maps.Values(l.locs))
+	l.locsMu.RUnlock()
+	for _, ls := range states {
 		ls.mu.Lock()
 		if ls.holdUntil.After(now) {
 			h.Held = append(h.Held, Hold{Stage: ls.stage, Location: ls.location, Limit: ls.holdLimit, Until: ls.holdUntil})
 		}
 		ls.mu.Unlock()
-		return true
-	})
+	}
 	return h
 }
 

@@ -47,13 +47,27 @@ type locState struct {
 }
 
 func (l *Limiter) location(stage, location string) *locState {
-	key := stage + "\x00" + location
-	if v, ok := l.locs.Load(key); ok {
-		return v.(*locState)
+	key := locKey{stage, location}
+	l.locsMu.RLock()
+	ls := l.locs[key]
+	l.locsMu.RUnlock()
+	if ls != nil {
+		return ls
 	}
-	v, _ := l.locs.LoadOrStore(key, &locState{stage: stage, location: location})
-	return v.(*locState)
+	l.locsMu.Lock()
+	defer l.locsMu.Unlock()
+	if ls = l.locs[key]; ls == nil {
+		if l.locs == nil {
+			l.locs = make(map[locKey]*locState)
+		}
+		ls = &locState{stage: stage, location: location}
+		l.locs[key] = ls
+	}
+	return ls
 }
+
+// locKey names a location's state.
+type locKey struct{ stage, location string }
 
 // budget returns the location's interval and daily budget: GHL's reported
 // values when it has reported them, else the rule's.
