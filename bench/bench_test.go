@@ -356,3 +356,55 @@ func TestRunSmoke(t *testing.T) {
 		t.Errorf("WriteJSON wrote %s, %v; want JSON with cpus", b, err)
 	}
 }
+
+// TestMain lets this test binary be the RSS figure's child process, as the
+// ghlgate executable is in a run: measureRSS starts it with serve-gateway.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == serveGatewayCmd {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestMeasureRSSChildren measures both children, the gateway and the bare
+// proxy, at a few connections: each is served from its own process and
+// every connection is opened.
+func TestMeasureRSSChildren(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	up, err := serve(fakeGHL(newUpstreamBodies()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := gatewayConfig(t.TempDir(), up.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const conns = 20
+	for _, tc := range []struct {
+		name string
+		cmd  []string
+	}{
+		{"ghlgate", []string{exe, serveGatewayCmd}},
+		{"bare", []string{exe, serveGatewayCmd, "-bare", up.url}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := measureRSS(context.Background(), tc.cmd, cfg, conns, Endpoints()[0], 200*time.Millisecond)
+			if err != nil {
+				t.Fatalf("measureRSS: %v", err)
+			}
+			if r.OpenDials != conns || r.OpenRequests < conns || r.Requests == 0 {
+				t.Errorf("%d dials, %d then %d requests; want %d dials and at least one request per connection", r.OpenDials, r.OpenRequests, r.Requests, conns)
+			}
+			if r.IdleMiB <= 0 || r.OpenPeakMiB < r.IdleMiB || r.PeakMiB < r.OpenPeakMiB {
+				t.Errorf("RSS idle %.1f, open %.1f, peak %.1f MiB; want positive and non-decreasing (VmHWM only grows)", r.IdleMiB, r.OpenPeakMiB, r.PeakMiB)
+			}
+		})
+	}
+}

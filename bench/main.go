@@ -125,11 +125,16 @@ func mainServeGateway(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(serveGatewayCmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := fs.String("config", "", "gateway config file")
+	bare := fs.String("bare", "", "serve the bare proxy to this upstream instead of the gateway")
 	if err := fs.Parse(args); err != nil || *cfg == "" {
 		fmt.Fprintln(stderr, "bench serve-gateway: -config is required")
 		return 2
 	}
-	if err := serveGateway(context.Background(), *cfg, os.Stdin, os.Stdout); err != nil {
+	serveChild := func() error { return serveGateway(context.Background(), *cfg, os.Stdin, os.Stdout) }
+	if *bare != "" {
+		serveChild = func() error { return serveBare(*bare, os.Stdin, os.Stdout) }
+	}
+	if err := serveChild(); err != nil {
 		fmt.Fprintf(stderr, "bench serve-gateway: %v\n", err)
 		return 1
 	}

@@ -204,3 +204,24 @@ func serveGateway(ctx context.Context, cfgPath string, stdin io.Reader, stdout i
 	io.Copy(io.Discard, stdin) //nolint:errcheck // EOF or error: either way the parent is gone
 	return nil
 }
+
+// serveBare is the child side of measureRSS for the bare proxy: the same
+// executable (so the same binary pages and package initialisation), serving
+// bareProxy to upstream. Its ready line's key is a placeholder; the fake
+// GHL accepts any bearer token.
+func serveBare(upstream string, stdin io.Reader, stdout io.Writer) error {
+	h, err := bareProxy(upstream)
+	if err != nil {
+		return err
+	}
+	srv, err := serve(h)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	if _, err := fmt.Fprintf(stdout, "%s %s %s\n", readyPrefix, srv.url, "bare"); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, stdin) //nolint:errcheck // EOF or error: either way the parent is gone
+	return nil
+}

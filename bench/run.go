@@ -92,7 +92,10 @@ type Results struct {
 	Load   []Cell  `json:"load"`
 	Ratios []Ratio `json:"ratios"`
 
-	RSS      *RSS      `json:"rss,omitempty"`
+	RSS *RSS `json:"rss,omitempty"`
+	// BareRSS is the same memory figure for the bare proxy, served by a
+	// child process of the same executable.
+	BareRSS  *RSS      `json:"bare_rss,omitempty"`
 	SpecLoad *SpecLoad `json:"spec_load,omitempty"`
 	Micro    *Micro    `json:"micro,omitempty"`
 	Targets  []Target  `json:"targets"`
@@ -302,6 +305,13 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 			return nil, fmt.Errorf("rss: %w", err)
 		}
 		res.RSS = rss
+		// The same load against the bare proxy in the same executable: the
+		// floor that net/http, ReverseProxy and the binary set.
+		progress("rss: %d keep-alive connections against a bare proxy child process", opts.RSSConnections)
+		bareCmd := append(slices.Clip(cmd), "-bare", up.url)
+		if res.BareRSS, err = measureRSS(ctx, bareCmd, childCfg, opts.RSSConnections, eps[0], 3*time.Second); err != nil {
+			return nil, fmt.Errorf("rss of the bare proxy: %w", err)
+		}
 	}
 	if opts.OfficialSpec != "" {
 		if _, err := os.Stat(opts.OfficialSpec); err == nil {

@@ -38,6 +38,10 @@ func WriteTable(w io.Writer, res *Results) error {
 		fmt.Fprintf(bw, "gateway process: %.1f MiB idle; %d keep-alive connections: peak RSS %.1f MiB with %d in flight (%d dials, %d requests), %.1f MiB with all in flight (%d dials, %d requests)\n",
 			r.IdleMiB, r.Connections, r.OpenPeakMiB, r.OpenBusy, r.OpenDials, r.OpenRequests, r.PeakMiB, r.Dials, r.Requests)
 	}
+	if r := res.BareRSS; r != nil {
+		fmt.Fprintf(bw, "bare proxy process (same executable): %.1f MiB idle; peak RSS %.1f MiB with %d in flight, %.1f MiB with all in flight\n",
+			r.IdleMiB, r.OpenPeakMiB, r.OpenBusy, r.PeakMiB)
+	}
 	if res.SpecLoad != nil {
 		fmt.Fprintf(bw, "load %s: %.1f ms (%d operations)\n", res.SpecLoad.File, res.SpecLoad.MS, res.SpecLoad.Ops)
 	}
