@@ -544,3 +544,22 @@ func TestByIDReadLocationOnEveryPath(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerMetrics: API requests run on the pipeline's workers, and the
+// metrics say how many there are and whether the pool ever ran full.
+func TestWorkerMetrics(t *testing.T) {
+	h := start(t, nil)
+	qa := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly"}, Stages: []string{"staging"}})
+	for range 3 {
+		if a := h.do(t, "GET", "/staging/contacts/?locationId=ve9EPM428h8vShlRW1KT&limit=5", qa, ""); a.status != 200 {
+			t.Fatalf("staging search = %d %s; want 200", a.status, a.raw)
+		}
+	}
+	m := h.do(t, "GET", "/_gateway/metrics", "", "")
+	// Three requests one after another: one worker, reused, never full.
+	for _, want := range []string{"\nghlgate_workers 1\n", "\nghlgate_workers_full_total 0\n"} {
+		if !strings.Contains(m.raw, want) {
+			t.Errorf("metrics = %s; want a line %q", m.raw, strings.TrimSpace(want))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -64,6 +65,7 @@ func (g *Gateway) serveMetrics(c *gin.Context) {
 	var b strings.Builder
 	g.metrics.write(&b)
 	g.writeDependencyMetrics(c.Request.Context(), &b)
+	g.writeWorkerMetrics(&b)
 	c.Data(http.StatusOK, "text/plain; version=0.0.4", []byte(b.String()))
 }
 
@@ -123,4 +125,13 @@ func (g *Gateway) writeDependencyMetrics(ctx context.Context, b *strings.Builder
 			fmt.Fprintf(b, "ghlgate_circuit_open{host=%q,state=%q} %d\n", host, states[host], open)
 		}
 	}
+}
+
+// writeWorkerMetrics shows whether the pipeline's worker pool is large
+// enough: requests run on their connection's goroutine only when it is full.
+func (g *Gateway) writeWorkerMetrics(b *strings.Builder) {
+	b.WriteString("# HELP ghlgate_workers Goroutines running the request pipeline (at most " + strconv.Itoa(maxWorkers) + ").\n# TYPE ghlgate_workers gauge\n")
+	fmt.Fprintf(b, "ghlgate_workers %d\n", g.workers.Workers())
+	b.WriteString("# HELP ghlgate_workers_full_total Requests run on their connection's goroutine because every worker was busy.\n# TYPE ghlgate_workers_full_total counter\n")
+	fmt.Fprintf(b, "ghlgate_workers_full_total %d\n", g.workers.Inline())
 }
