@@ -123,11 +123,7 @@ func TestIdleWorkersExit(t *testing.T) {
 	p.exited = func() { exited <- struct{}{} }
 	defer p.Close()
 	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("an idle worker did not exit within 10 s of its 1 ms idle time")
-	}
+	waitFor(t, exited, "an idle worker to exit after its 1 ms idle time")
 	if got := p.Workers(); got != 0 {
 		t.Errorf("Workers() after the idle worker exited = %d; want 0", got)
 	}
@@ -182,13 +178,19 @@ func TestHandlerGoexitReleasesTheCaller(t *testing.T) {
 		p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runtime.Goexit() }),
 			httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ServeHTTP did not return within 10 s after its handler called runtime.Goexit")
-	}
+	waitFor(t, done, "ServeHTTP to return after its handler called runtime.Goexit")
 	if got := p.Workers(); got != 0 {
 		t.Errorf("Workers() after the handler ended its worker = %d; want 0", got)
+	}
+}
+
+// waitFor fails the test unless ch yields within 10 s.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10 s for %s", what)
 	}
 }
 
