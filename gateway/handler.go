@@ -24,14 +24,16 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	g.workers.ServeHTTP(g.api, w, r)
 }
 
-// maxWorkers bounds the goroutines that run the pipeline; beyond it a
-// request runs on its connection's goroutine rather than wait. It is twice
-// the upstream transport's connections (MaxConnsPerHost): more requests in
-// flight than that are waiting for GHL anyway. workerIdle is how long a
-// worker waits for its next request before it exits.
+// upstreamConns is the most connections to GHL the network transport
+// keeps and opens. maxWorkers bounds the goroutines that run the pipeline;
+// beyond it a request runs on its connection's goroutine rather than wait.
+// It is twice upstreamConns: more requests in flight than that are waiting
+// for GHL anyway. workerIdle is how long a worker waits for its next
+// request before it exits.
 const (
-	maxWorkers = 256
-	workerIdle = 10 * time.Second
+	upstreamConns = 128
+	maxWorkers    = 2 * upstreamConns
+	workerIdle    = 10 * time.Second
 )
 
 // serveDirectAPI is the pipeline with what gin's middleware gave it, as

@@ -258,13 +258,13 @@ func networkTransport(cfg *config.Config) http.RoundTripper {
 		DialContext:         d.DialContext,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 128,
+		MaxIdleConnsPerHost: upstreamConns,
 		// At most as many connections to GHL as are kept idle: a burst of
 		// client connections (1,000 in flight) would otherwise open as
 		// many to GHL, each with two goroutines and 8 KiB of buffers, and
 		// close most of them again afterwards. Requests beyond wait for a
 		// connection; GHL's rate limits refuse such bursts long before.
-		MaxConnsPerHost:       128,
+		MaxConnsPerHost:       upstreamConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   cfg.Upstream.ConnectTimeout,
 		ResponseHeaderTimeout: cfg.Upstream.HeaderTimeout,

@@ -202,8 +202,7 @@ func (l *Limiter) Decide(ctx context.Context, req Request) (Decision, error) {
 
 // DecideInto is Decide writing the decision into d, which the caller
 // owns. A Decision is over 500 bytes: returned by value, its copies made
-// Decide's and its caller's frames 6 KiB together, and every keep-alive
-// connection's goroutine stack grew from 8 to 16 KiB on the request path.
+// Decide's and its caller's stack frames 6 KiB together, on every request.
 func (l *Limiter) DecideInto(ctx context.Context, req Request, d *Decision) error {
 	now := req.Now
 	if now.IsZero() {
