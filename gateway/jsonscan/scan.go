@@ -23,6 +23,26 @@ func (s *Scanner) WS() {
 	}
 }
 
+// After reads what follows an element of an array or a member of an
+// object closed by closing, whitespace first: a comma (more true) or
+// closing (more false), consumed. ok is false for anything else, or the end
+// of the input.
+func (s *Scanner) After(closing byte) (more, ok bool) {
+	s.WS()
+	if s.I >= len(s.B) {
+		return false, false
+	}
+	switch s.B[s.I] {
+	case ',':
+		s.I++
+		return true, true
+	case closing:
+		s.I++
+		return false, true
+	}
+	return false, false
+}
+
 // Literal consumes lit (true, false, null) if it comes next.
 func (s *Scanner) Literal(lit string) bool {
 	if len(s.B)-s.I >= len(lit) && string(s.B[s.I:s.I+len(lit)]) == lit {

@@ -80,18 +80,12 @@ func (s *scanner) container(closing byte, member func() bool) bool {
 		if !member() {
 			return false
 		}
-		s.WS()
-		if s.I >= len(s.B) {
+		more, ok := s.After(closing)
+		if !ok {
 			return false
 		}
-		switch s.B[s.I] {
-		case ',':
-			s.I++
-		case closing:
-			s.I++
+		if !more {
 			return true
-		default:
-			return false
 		}
 	}
 }

@@ -469,19 +469,13 @@ func (s *scanner) elements(f *fastSchema) bool {
 				return false
 			}
 			n++
-			s.WS()
-			if s.I >= len(s.B) {
+			more, ok := s.After(']')
+			if !ok {
 				return false
 			}
-			if s.B[s.I] == ',' {
-				s.I++
-				continue
-			}
-			if s.B[s.I] == ']' {
-				s.I++
+			if !more {
 				break
 			}
-			return false
 		}
 	}
 	if uint64(n) < f.minItems || (f.maxItems >= 0 && n > f.maxItems) {
@@ -569,19 +563,13 @@ func (s *scanner) members(f *fastSchema) bool {
 			if s.obs != nil && s.depth <= 2 && s.quiet == 0 {
 				s.obs.Member(s.depth, key, s.B[vstart:s.I])
 			}
-			s.WS()
-			if s.I >= len(s.B) {
+			more, ok := s.After('}')
+			if !ok {
 				return false
 			}
-			if s.B[s.I] == ',' {
-				s.I++
-				continue
-			}
-			if s.B[s.I] == '}' {
-				s.I++
+			if !more {
 				break
 			}
-			return false
 		}
 	}
 	for _, idx := range f.required {
