@@ -62,36 +62,10 @@ type Record struct {
 }
 
 var migrations = []store.Migration{{
-	Version: 1,
-	Name:    "audit records",
-	SQLite: `CREATE TABLE audit_records (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		time TEXT NOT NULL,
-		request_id TEXT NOT NULL,
-		client TEXT NOT NULL,
-		stage TEXT NOT NULL,
-		operation_id TEXT NOT NULL,
-		decision TEXT NOT NULL,
-		reason TEXT NOT NULL,
-		status INTEGER NOT NULL,
-		record TEXT NOT NULL
-	);
-	CREATE INDEX audit_time ON audit_records (time);
-	CREATE INDEX audit_client ON audit_records (client, time)`,
-	Postgres: `CREATE TABLE audit_records (
-		id BIGSERIAL PRIMARY KEY,
-		time TEXT NOT NULL,
-		request_id TEXT NOT NULL,
-		client TEXT NOT NULL,
-		stage TEXT NOT NULL,
-		operation_id TEXT NOT NULL,
-		decision TEXT NOT NULL,
-		reason TEXT NOT NULL,
-		status INTEGER NOT NULL,
-		record TEXT NOT NULL
-	);
-	CREATE INDEX audit_time ON audit_records (time);
-	CREATE INDEX audit_client ON audit_records (client, time)`,
+	Version:  1,
+	Name:     "audit records",
+	SQLite:   recordsMigration("INTEGER PRIMARY KEY AUTOINCREMENT"),
+	Postgres: recordsMigration("BIGSERIAL PRIMARY KEY"),
 }, {
 	Version: 2,
 	Name:    "audit segments",
@@ -99,6 +73,24 @@ var migrations = []store.Migration{{
 	SQLite:   segmentsMigration("INTEGER PRIMARY KEY AUTOINCREMENT", "char(10)"),
 	Postgres: segmentsMigration("BIGSERIAL PRIMARY KEY", "chr(10)"),
 }}
+
+// recordsMigration is migration 1 in a dialect: its id column.
+func recordsMigration(id string) string {
+	return `CREATE TABLE audit_records (
+		id ` + id + `,
+		time TEXT NOT NULL,
+		request_id TEXT NOT NULL,
+		client TEXT NOT NULL,
+		stage TEXT NOT NULL,
+		operation_id TEXT NOT NULL,
+		decision TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		status INTEGER NOT NULL,
+		record TEXT NOT NULL
+	);
+	CREATE INDEX audit_time ON audit_records (time);
+	CREATE INDEX audit_client ON audit_records (client, time)`
+}
 
 // segmentsMigration is migration 2 in a dialect: its id column and its
 // newline.
