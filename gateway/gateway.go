@@ -171,7 +171,7 @@ func New(d Deps) (*Gateway, error) {
 		g.required[op] = flattenScopes(op.Scopes)
 	}
 	g.engine = g.routes()
-	g.workers = workers.New(maxWorkers, workerIdle)
+	g.workers = workers.New(maxWorkers, workerIdle, workerWait)
 	g.api = http.HandlerFunc(g.serveDirectAPI)
 	g.handler = http.HandlerFunc(g.serveHTTP)
 	g.ready.Store(true)

@@ -557,7 +557,7 @@ func TestWorkerMetrics(t *testing.T) {
 	}
 	m := h.do(t, "GET", "/_gateway/metrics", "", "")
 	// Three requests one after another: one worker, reused, never full.
-	for _, want := range []string{"\nghlgate_workers 1\n", "\nghlgate_workers_full_total 0\n"} {
+	for _, want := range []string{"\nghlgate_workers 1\n", "\nghlgate_workers_queued_total 0\n", "\nghlgate_workers_full_total 0\n"} {
 		if !strings.Contains(m.raw, want) {
 			t.Errorf("metrics = %s; want a line %q", m.raw, strings.TrimSpace(want))
 		}

@@ -26,13 +26,17 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // upstreamConns is the most connections to GHL the network transport
 // keeps and opens. maxWorkers bounds the goroutines that run the pipeline;
-// beyond it a request runs on its connection's goroutine rather than wait.
-// It is twice upstreamConns: more requests in flight than that are waiting
-// for GHL anyway. workerIdle is how long a worker waits for its next
-// request before it exits.
+// it is twice upstreamConns: more requests in flight than that are waiting
+// for GHL anyway. Beyond it a request waits up to workerWait for a worker
+// (on its connection's small stack rather than with the whole pipeline's),
+// then runs on its connection's goroutine: a slow GHL holding every worker
+// delays a request to the mock, or one refused at the door, by at most
+// that. workerIdle is how long a worker waits for its next request before
+// it exits.
 const (
 	upstreamConns = 128
 	maxWorkers    = 2 * upstreamConns
+	workerWait    = 500 * time.Millisecond
 	workerIdle    = 10 * time.Second
 )
 

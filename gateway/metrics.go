@@ -128,10 +128,13 @@ func (g *Gateway) writeDependencyMetrics(ctx context.Context, b *strings.Builder
 }
 
 // writeWorkerMetrics shows whether the pipeline's worker pool is large
-// enough: requests run on their connection's goroutine only when it is full.
+// enough: requests wait for a worker only when it is full, and run on their
+// connection's goroutine only when it stays full.
 func (g *Gateway) writeWorkerMetrics(b *strings.Builder) {
 	b.WriteString("# HELP ghlgate_workers Goroutines running the request pipeline (at most " + strconv.Itoa(maxWorkers) + ").\n# TYPE ghlgate_workers gauge\n")
 	fmt.Fprintf(b, "ghlgate_workers %d\n", g.workers.Workers())
-	b.WriteString("# HELP ghlgate_workers_full_total Requests run on their connection's goroutine because every worker was busy.\n# TYPE ghlgate_workers_full_total counter\n")
+	b.WriteString("# HELP ghlgate_workers_queued_total Requests that waited for a worker because every worker was busy.\n# TYPE ghlgate_workers_queued_total counter\n")
+	fmt.Fprintf(b, "ghlgate_workers_queued_total %d\n", g.workers.Queued())
+	b.WriteString("# HELP ghlgate_workers_full_total Requests run on their connection's goroutine because every worker stayed busy for " + workerWait.String() + ".\n# TYPE ghlgate_workers_full_total counter\n")
 	fmt.Fprintf(b, "ghlgate_workers_full_total %d\n", g.workers.Inline())
 }

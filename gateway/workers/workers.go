@@ -13,13 +13,19 @@
 // held 16 KiB. Run on a worker, the pipeline's stack is paid once per
 // request in flight, and the connection's goroutine stays at 8 KiB.
 //
-// A request is never queued behind another: when every worker is busy and
-// the pool is full, the handler runs on the caller's goroutine, as it would
-// without the pool.
+// When every worker is busy and the pool is full, a caller waits for the
+// next free worker, first come first served, for at most the pool's wait;
+// after that (or when its request is cancelled) its handler runs on its own
+// goroutine, as it would without the pool. Waiting costs a few hundred
+// bytes of the caller's small stack; running inline costs the pipeline's
+// whole stack and its buffers on every connection with a request in
+// flight, and the requests beyond the pool would mostly wait for an
+// upstream connection anyway.
 package workers
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,13 +35,16 @@ import (
 type Pool struct {
 	max  int
 	idle time.Duration
+	wait time.Duration
 
 	mu      sync.Mutex
 	waiting []*worker // idle workers, the most recently used last
+	queue   []*caller // callers waiting for a worker, the first come first
 	running int       // workers started and not yet exited
 	closed  bool
 
 	inline atomic.Int64 // handlers run on the caller because the pool was full
+	queued atomic.Int64 // callers that waited for a worker
 	free   sync.Pool    // *job, each with its done channel
 	wg     sync.WaitGroup
 
@@ -47,6 +56,12 @@ type Pool struct {
 // channel, so that a caller hands a job to the worker it chose.
 type worker struct {
 	jobs chan *job // capacity 1: a worker has at most one job; nil stops it
+}
+
+// caller is a request waiting for a worker: the worker that frees up first
+// is sent on got; nil means run inline (the pool closed).
+type caller struct {
+	got chan *worker // capacity 1
 }
 
 // job is one handler call handed to a worker.
@@ -62,16 +77,21 @@ type job struct {
 }
 
 // New returns a pool of at most max workers; a worker with nothing to do for
-// idle exits.
-func New(max int, idle time.Duration) *Pool {
-	return &Pool{max: max, idle: idle}
+// idle exits. With max workers busy, a caller waits up to wait for one to
+// free up (0: not at all) before it runs its handler itself.
+func New(max int, idle, wait time.Duration) *Pool {
+	return &Pool{max: max, idle: idle, wait: wait}
 }
 
 // ServeHTTP runs h.ServeHTTP(w, r) on an idle worker, or a new one, and
-// returns when it has returned; with max workers busy, it runs h on the
+// returns when it has returned. With max workers busy it waits for one, up
+// to the pool's wait or until r is cancelled, and then runs h on the
 // calling goroutine. A panic in h is raised again here.
 func (p *Pool) ServeHTTP(h http.Handler, w http.ResponseWriter, r *http.Request) {
-	wk, started := p.take()
+	wk, started, c := p.take()
+	if c != nil {
+		wk = p.await(c, r)
+	}
 	if wk == nil {
 		p.inline.Add(1)
 		h.ServeHTTP(w, r)
@@ -96,22 +116,56 @@ func (p *Pool) ServeHTTP(h http.Handler, w http.ResponseWriter, r *http.Request)
 }
 
 // take returns the most recently idle worker, or a new one (started true:
-// the caller starts its goroutine), or nil when max are busy.
-func (p *Pool) take() (wk *worker, started bool) {
+// the caller starts its goroutine). When max are busy it returns nil, with
+// the caller queued for the next free worker if the pool has a wait.
+func (p *Pool) take() (wk *worker, started bool, c *caller) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.waiting); n > 0 {
 		wk = p.waiting[n-1]
 		p.waiting[n-1] = nil
 		p.waiting = p.waiting[:n-1]
-		return wk, false
+		return wk, false, nil
 	}
-	if p.running >= p.max || p.closed {
-		return nil, false
+	if p.closed {
+		return nil, false, nil
+	}
+	if p.running >= p.max {
+		if p.wait <= 0 {
+			return nil, false, nil
+		}
+		c = &caller{got: make(chan *worker, 1)}
+		p.queue = append(p.queue, c)
+		return nil, false, c
 	}
 	p.running++
 	p.wg.Add(1)
-	return &worker{jobs: make(chan *job, 1)}, true
+	return &worker{jobs: make(chan *job, 1)}, true, nil
+}
+
+// await waits for the worker handed to c, for at most the pool's wait or
+// until r is cancelled; nil means run inline.
+func (p *Pool) await(c *caller, r *http.Request) *worker {
+	p.queued.Add(1)
+	t := time.NewTimer(p.wait)
+	defer t.Stop()
+	select {
+	case wk := <-c.got:
+		return wk
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	p.mu.Lock()
+	i := slices.Index(p.queue, c)
+	if i >= 0 {
+		p.queue = slices.Delete(p.queue, i, i+1)
+	}
+	p.mu.Unlock()
+	if i >= 0 {
+		return nil
+	}
+	// A worker (or Close's nil) was handed over as the wait ended.
+	return <-c.got
 }
 
 func (p *Pool) work(wk *worker) {
@@ -143,7 +197,7 @@ func (p *Pool) work(wk *worker) {
 			current = nil
 			// Waiting again before the caller learns its handler returned:
 			// a caller's next request finds this worker idle.
-			stop := !p.wait(wk)
+			stop := !p.release(wk)
 			j.done <- struct{}{}
 			if stop {
 				return
@@ -160,14 +214,21 @@ func (p *Pool) work(wk *worker) {
 	}
 }
 
-// wait puts wk back among the idle workers; false when the pool is closed
-// and wk must exit instead.
-func (p *Pool) wait(wk *worker) bool {
+// release hands wk to the first queued caller, or puts it back among the
+// idle workers; false when the pool is closed and wk must exit instead.
+func (p *Pool) release(wk *worker) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		p.running--
 		return false
+	}
+	if len(p.queue) > 0 {
+		c := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		c.got <- wk
+		return true
 	}
 	p.waiting = append(p.waiting, wk)
 	return true
@@ -204,11 +265,15 @@ func (p *Pool) Workers() int {
 }
 
 // Inline is how many handlers ran on their caller's goroutine because the
-// pool was full.
+// pool was full (and stayed full for the pool's wait).
 func (p *Pool) Inline() int64 { return p.inline.Load() }
 
+// Queued is how many callers waited for a worker because the pool was full.
+func (p *Pool) Queued() int64 { return p.queued.Load() }
+
 // Close stops the idle workers and waits for the busy ones to finish their
-// job. Later calls to ServeHTTP run their handler on the caller.
+// job. Queued callers, and later calls to ServeHTTP, run their handler on
+// the caller.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	if !p.closed {
@@ -218,6 +283,10 @@ func (p *Pool) Close() {
 		}
 		p.running -= len(p.waiting)
 		p.waiting = nil
+		for _, c := range p.queue {
+			c.got <- nil
+		}
+		p.queue = nil
 	}
 	p.mu.Unlock()
 	p.wg.Wait()

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +25,7 @@ func goroutineID() string {
 }
 
 func TestServeHTTPRunsOnAWorkerAndReusesIt(t *testing.T) {
-	p := New(4, time.Minute)
+	p := New(4, time.Minute, 0)
 	defer p.Close()
 	var ran []string
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,8 +56,8 @@ func TestServeHTTPRunsOnAWorkerAndReusesIt(t *testing.T) {
 	}
 }
 
-func TestServeHTTPRunsInlineWhenFull(t *testing.T) {
-	p := New(1, time.Minute)
+func TestServeHTTPRunsInlineWhenFullWithoutWait(t *testing.T) {
+	p := New(1, time.Minute, 0)
 	defer p.Close()
 	release := make(chan struct{})
 	started := make(chan struct{})
@@ -95,7 +96,7 @@ func TestServeHTTPRunsInlineWhenFull(t *testing.T) {
 }
 
 func TestServeHTTPRaisesTheHandlersPanicOnTheCaller(t *testing.T) {
-	p := New(2, time.Minute)
+	p := New(2, time.Minute, 0)
 	defer p.Close()
 	for _, want := range []any{http.ErrAbortHandler, "boom", errors.New("an error")} {
 		got := func() (v any) {
@@ -118,7 +119,7 @@ func TestServeHTTPRaisesTheHandlersPanicOnTheCaller(t *testing.T) {
 }
 
 func TestIdleWorkersExit(t *testing.T) {
-	p := New(4, time.Millisecond)
+	p := New(4, time.Millisecond, 0)
 	exited := make(chan struct{}, 4)
 	p.exited = func() { exited <- struct{}{} }
 	defer p.Close()
@@ -130,7 +131,7 @@ func TestIdleWorkersExit(t *testing.T) {
 }
 
 func TestConcurrentCallsAllAnswered(t *testing.T) {
-	p := New(8, time.Minute)
+	p := New(8, time.Minute, time.Minute)
 	defer p.Close()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Path", r.URL.Path)
@@ -158,10 +159,155 @@ func TestConcurrentCallsAllAnswered(t *testing.T) {
 	if got := p.Workers(); got > 8 {
 		t.Errorf("Workers() = %d; want at most 8", got)
 	}
+	if got := p.Inline(); got != 0 {
+		t.Errorf("Inline() = %d; want 0 (with a minute's wait every caller gets a worker)", got)
+	}
+}
+
+// blockOne occupies p's only worker until the returned release is called;
+// done closes when that call has returned.
+func blockOne(t *testing.T, p *Pool) (release func(), done <-chan struct{}) {
+	t.Helper()
+	unblock := make(chan struct{})
+	started := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			close(started)
+			<-unblock
+		}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	waitFor(t, started, "the blocking handler to start")
+	return func() { close(unblock) }, finished
+}
+
+// eventually fails the test unless cond holds within 10 s.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
+
+func TestServeHTTPWaitsForTheNextFreeWorker(t *testing.T) {
+	p := New(1, time.Minute, time.Minute)
+	defer p.Close()
+	var worker, ranOn, callerID string
+	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { worker = goroutineID() }),
+		httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	release, first := blockOne(t, p)
+	done := make(chan struct{})
+	rec := httptest.NewRecorder()
+	go func() {
+		defer close(done)
+		callerID = goroutineID()
+		p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ranOn = goroutineID()
+			w.WriteHeader(http.StatusAccepted)
+		}), rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	eventually(t, func() bool { return p.Queued() == 1 }, "the second caller to queue for the busy worker")
+	select {
+	case <-done:
+		t.Fatal("the second call returned while the only worker was still busy; want it to wait")
+	case <-time.After(20 * time.Millisecond):
+	}
+	release()
+	waitFor(t, first, "the blocking call to return")
+	waitFor(t, done, "the queued call to run once the worker was free")
+	if rec.Code != http.StatusAccepted {
+		t.Errorf("queued call's status = %d; want 202", rec.Code)
+	}
+	if ranOn != worker || ranOn == callerID {
+		t.Errorf("queued call ran on goroutine %s; want the worker %s (its caller is %s)", ranOn, worker, callerID)
+	}
+	if got := p.Inline(); got != 0 {
+		t.Errorf("Inline() = %d; want 0", got)
+	}
+}
+
+func TestServeHTTPRunsInlineWhenTheWaitEnds(t *testing.T) {
+	p := New(1, time.Minute, 5*time.Millisecond)
+	defer p.Close()
+	release, first := blockOne(t, p)
+	defer func() { release(); <-first }()
+	var ranOn string
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ranOn = goroutineID()
+		w.WriteHeader(http.StatusAccepted)
+	}), rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if caller := goroutineID(); ranOn != caller || rec.Code != http.StatusAccepted {
+		t.Errorf("after the wait the handler ran on goroutine %s with status %d; want the caller's, %s, and 202", ranOn, rec.Code, caller)
+	}
+	if p.Queued() != 1 || p.Inline() != 1 {
+		t.Errorf("Queued() = %d, Inline() = %d; want 1 and 1", p.Queued(), p.Inline())
+	}
+	// The caller left the queue: the freed worker goes back to the idle
+	// list, and the next call takes it.
+	release()
+	<-first
+	release = func() {}
+	var next string
+	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { next = goroutineID() }),
+		httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if next == goroutineID() || p.Workers() != 1 {
+		t.Errorf("after the worker freed up the next call ran on %s with %d workers; want the one worker", next, p.Workers())
+	}
+}
+
+func TestServeHTTPStopsWaitingWhenTheRequestIsCancelled(t *testing.T) {
+	p := New(1, time.Minute, time.Hour)
+	defer p.Close()
+	release, first := blockOne(t, p)
+	defer func() { release(); <-first }()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+	done := make(chan struct{})
+	var sawCancel bool
+	go func() {
+		defer close(done)
+		p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sawCancel = r.Context().Err() != nil
+		}), httptest.NewRecorder(), r)
+	}()
+	eventually(t, func() bool { return p.Queued() == 1 }, "the caller to queue")
+	cancel()
+	waitFor(t, done, "the cancelled caller to stop waiting")
+	if !sawCancel || p.Inline() != 1 {
+		t.Errorf("handler saw cancellation %v, Inline() = %d; want true and 1 (it runs at once, and can answer the cancellation)", sawCancel, p.Inline())
+	}
+}
+
+func TestCloseReleasesQueuedCallers(t *testing.T) {
+	p := New(1, time.Minute, time.Hour)
+	release, first := blockOne(t, p)
+	done := make(chan struct{})
+	rec := httptest.NewRecorder()
+	go func() {
+		defer close(done)
+		p.ServeHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }),
+			rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	eventually(t, func() bool { return p.Queued() == 1 }, "the caller to queue")
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	// Close waits for the busy worker, but not before it has let the
+	// queued caller go.
+	waitFor(t, done, "Close to release the queued caller")
+	if rec.Code != http.StatusAccepted || p.Inline() != 1 {
+		t.Errorf("released caller: status %d, Inline() = %d; want 202 and 1", rec.Code, p.Inline())
+	}
+	release()
+	waitFor(t, first, "the busy call to finish")
+	waitFor(t, closed, "Close to return")
 }
 
 func TestCloseStopsIdleWorkers(t *testing.T) {
-	p := New(4, time.Hour)
+	p := New(4, time.Hour, 0)
 	p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	p.Close() // returns once the worker has exited
 	if got := p.Workers(); got != 0 {
@@ -170,7 +316,7 @@ func TestCloseStopsIdleWorkers(t *testing.T) {
 }
 
 func TestHandlerGoexitReleasesTheCaller(t *testing.T) {
-	p := New(2, time.Minute)
+	p := New(2, time.Minute, 0)
 	defer p.Close()
 	done := make(chan struct{})
 	go func() {
@@ -209,7 +355,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 		})
 	})
 	b.Run("pool", func(b *testing.B) {
-		p := New(256, time.Minute)
+		p := New(256, time.Minute, 0)
 		defer p.Close()
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
