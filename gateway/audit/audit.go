@@ -125,12 +125,20 @@ type Options struct {
 
 // Trail writes records to the store and the file.
 type Trail struct {
-	db    *store.DB
-	file  *os.File
-	w     *bufio.Writer
-	ch    chan Record
-	flush chan chan error
-	done  chan struct{}
+	db   *store.DB
+	file *os.File
+	w    *bufio.Writer
+	ch   chan Record
+	// wake tells the writer a batch is queued (capacity 1). The writer
+	// does not wait on ch itself: a receiver waiting on ch made every
+	// Record wake it, a goroutine switch and often a thread wake-up per
+	// request.
+	wake chan struct{}
+	// wakeAt is the queue length that wakes the writer: a batch, or a
+	// full queue if it is shorter.
+	wakeAt int
+	flush  chan chan error
+	done   chan struct{}
 	// stopped is closed when the writer goroutine has returned.
 	stopped chan struct{}
 	log     *slog.Logger
@@ -156,7 +164,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Trail, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	t := &Trail{db: db, ch: make(chan Record, opts.Queue), flush: make(chan chan error),
+	t := &Trail{db: db, ch: make(chan Record, opts.Queue), wake: make(chan struct{}, 1), wakeAt: min(batchSize, opts.Queue), flush: make(chan chan error),
 		done: make(chan struct{}), stopped: make(chan struct{}), log: opts.Logger, every: opts.FlushInterval}
 	if opts.File != "" {
 		f, err := os.OpenFile(opts.File, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -175,7 +183,17 @@ func (t *Trail) Record(r Record) {
 		r.Time = time.Now()
 	}
 	t.ch <- r
+	if len(t.ch) >= t.wakeAt {
+		select {
+		case t.wake <- struct{}{}:
+		default: // already told
+		}
+	}
 }
+
+// batchSize is how many queued records wake the writer before its tick
+// (fewer if the queue is shorter).
+const batchSize = 256
 
 // Flush writes everything queued so far and returns the first write error.
 func (t *Trail) Flush(ctx context.Context) error {
@@ -218,11 +236,10 @@ func (t *Trail) run() {
 	defer close(t.stopped)
 	ticker := time.NewTicker(t.every)
 	defer ticker.Stop()
-	batch := make([]Record, 0, 256)
+	batch := make([]Record, 0, batchSize)
 	write := func() error {
-		// Take whatever else is already queued, so one transaction carries
-		// a burst.
-		for len(batch) < 1024 {
+		// Take what is queued, so one transaction carries a burst.
+		for len(batch) < 4*batchSize {
 			select {
 			case r := <-t.ch:
 				batch = append(batch, r)
@@ -244,13 +261,13 @@ func (t *Trail) run() {
 	}
 	for {
 		select {
-		case r := <-t.ch:
-			batch = append(batch, r)
-			if len(batch) >= 256 {
-				write() //nolint:errcheck // logged; retried on the next tick
+		case <-t.wake:
+			// Writing until less than a batch is left: producers that
+			// found the queue full wait for it to drain.
+			for write() == nil && len(t.ch) >= t.wakeAt {
 			}
 		case <-ticker.C:
-			write() //nolint:errcheck
+			write() //nolint:errcheck // logged; retried on the next tick
 		case reply := <-t.flush:
 			reply <- write()
 		case <-t.done:

@@ -76,6 +76,63 @@ func TestTrail(t *testing.T) {
 	}
 }
 
+// TestTrailWritesAFullBatchBeforeItsTick: the writer sleeps until its tick
+// unless a batch is queued; a full batch is written without waiting for it.
+func TestTrailWritesAFullBatchBeforeItsTick(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenTestSQLite(t)
+	tr, err := New(ctx, db, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for range batchSize {
+		tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		all, err := Search(ctx, db, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) == batchSize {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s %d of %d records are written; want a full batch written without waiting for the hourly tick", len(all), batchSize)
+		}
+	}
+}
+
+// TestTrailRecordWaitsOnlyWhileTheQueueIsFull: with a queue shorter than a
+// batch, a full queue wakes the writer, so producers never wait for the
+// tick; nothing is lost.
+func TestTrailRecordWaitsOnlyWhileTheQueueIsFull(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenTestSQLite(t)
+	tr, err := New(ctx, db, Options{FlushInterval: time.Hour, Queue: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("100 records into a queue of 4 took over 10 s; want the full queue to wake the writer")
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := Search(ctx, db, Query{}); err != nil || len(all) != 100 {
+		t.Fatalf("Search = %d records, %v; want 100", len(all), err)
+	}
+}
+
 var dialects = map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenTestSQLite, "postgres": storetest.OpenTestPostgres}
 
 // TestSearchSegments writes records across several segments and checks that
