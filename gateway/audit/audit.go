@@ -259,15 +259,27 @@ func (t *Trail) run() {
 		batch = batch[:0]
 		return nil
 	}
+	// failing is set by a failed write: until the next tick retries, a
+	// full batch does not wake the writer for another attempt.
+	failing := false
+	// drain writes until less than a batch is left: producers that found
+	// the queue full wait for it to drain, and a tick after an outage
+	// must not leave them there.
+	drain := func() {
+		for {
+			if failing = write() != nil; failing || len(t.ch) < t.wakeAt {
+				return
+			}
+		}
+	}
 	for {
 		select {
 		case <-t.wake:
-			// Writing until less than a batch is left: producers that
-			// found the queue full wait for it to drain.
-			for write() == nil && len(t.ch) >= t.wakeAt {
+			if !failing {
+				drain()
 			}
 		case <-ticker.C:
-			write() //nolint:errcheck // logged; retried on the next tick
+			drain()
 		case reply := <-t.flush:
 			reply <- write()
 		case <-t.done:

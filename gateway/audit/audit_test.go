@@ -133,6 +133,49 @@ func TestTrailRecordWaitsOnlyWhileTheQueueIsFull(t *testing.T) {
 	}
 }
 
+// TestTrailRecoversFromAnOutage: while the store refuses writes, records
+// wait in memory and, once the queue is full, producers wait too; when the
+// store is back every record is written and the producers go on.
+func TestTrailRecoversFromAnOutage(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenTestSQLite(t)
+	tr, err := New(ctx, db, Options{FlushInterval: 10 * time.Millisecond, Queue: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments RENAME TO audit_segments_away`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500 // more than the writer holds (a retried batch) plus the queue
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
+		}
+	}()
+	select {
+	case <-done:
+		t.Fatalf("%d records were taken while the store refused every write; want the producer held once the queue is full", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments_away RENAME TO audit_segments`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the producer still waits 10 s after the store came back")
+	}
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := Search(ctx, db, Query{}); err != nil || len(all) != n {
+		t.Fatalf("Search = %d records, %v; want all %d", len(all), err, n)
+	}
+}
+
 var dialects = map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenTestSQLite, "postgres": storetest.OpenTestPostgres}
 
 // TestSearchSegments writes records across several segments and checks that
