@@ -281,7 +281,16 @@ func (t *Trail) run() {
 		case <-ticker.C:
 			drain()
 		case reply := <-t.flush:
-			reply <- write()
+			// Everything queued, not one transaction's worth: Close
+			// flushes, and what it leaves is lost.
+			var err error
+			for {
+				if err = write(); err != nil || len(t.ch) == 0 {
+					break
+				}
+			}
+			failing = err != nil
+			reply <- err
 		case <-t.done:
 			return
 		}

@@ -176,6 +176,37 @@ func TestTrailRecoversFromAnOutage(t *testing.T) {
 	}
 }
 
+// TestCloseWritesEverythingQueued: records held back by a failing store
+// are more than one transaction's worth; Close writes them all once the
+// store is back.
+func TestCloseWritesEverythingQueued(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenTestSQLite(t)
+	tr, err := New(ctx, db, Options{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments RENAME TO audit_segments_away`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000 // within the queue, and more than one write takes
+	for range n {
+		tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
+	}
+	if err := tr.Flush(ctx); err == nil {
+		t.Fatal("Flush() = nil while the audit table is away; want the store's error")
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments_away RENAME TO audit_segments`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	if all, err := Search(ctx, db, Query{}); err != nil || len(all) != n {
+		t.Fatalf("Search after Close = %d records, %v; want all %d", len(all), err, n)
+	}
+}
+
 var dialects = map[string]func(testing.TB) *store.DB{"sqlite": storetest.OpenTestSQLite, "postgres": storetest.OpenTestPostgres}
 
 // TestSearchSegments writes records across several segments and checks that
