@@ -76,15 +76,31 @@ func TestTrail(t *testing.T) {
 	}
 }
 
+// openTrail is a Trail on a fresh SQLite store.
+func openTrail(t *testing.T, opts Options) (*Trail, *store.DB) {
+	t.Helper()
+	db := storetest.OpenTestSQLite(t)
+	tr, err := New(context.Background(), db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, db
+}
+
+// renameTable renames the audit table away (so that every write fails) or
+// back.
+func renameTable(t *testing.T, db *store.DB, from, to string) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), "ALTER TABLE "+from+" RENAME TO "+to); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestTrailWritesAFullBatchBeforeItsTick: the writer sleeps until its tick
 // unless a batch is queued; a full batch is written without waiting for it.
 func TestTrailWritesAFullBatchBeforeItsTick(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.OpenTestSQLite(t)
-	tr, err := New(ctx, db, Options{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, db := openTrail(t, Options{FlushInterval: time.Hour})
 	defer tr.Close()
 	for range batchSize {
 		tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
@@ -108,11 +124,7 @@ func TestTrailWritesAFullBatchBeforeItsTick(t *testing.T) {
 // tick; nothing is lost.
 func TestTrailRecordWaitsOnlyWhileTheQueueIsFull(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.OpenTestSQLite(t)
-	tr, err := New(ctx, db, Options{FlushInterval: time.Hour, Queue: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, db := openTrail(t, Options{FlushInterval: time.Hour, Queue: 4})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -138,16 +150,10 @@ func TestTrailRecordWaitsOnlyWhileTheQueueIsFull(t *testing.T) {
 // store is back every record is written and the producers go on.
 func TestTrailRecoversFromAnOutage(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.OpenTestSQLite(t)
-	tr, err := New(ctx, db, Options{FlushInterval: 10 * time.Millisecond, Queue: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, db := openTrail(t, Options{FlushInterval: 10 * time.Millisecond, Queue: 8})
 	defer tr.Close()
-	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments RENAME TO audit_segments_away`); err != nil {
-		t.Fatal(err)
-	}
-	const n = 1500 // more than the writer holds (a retried batch) plus the queue
+	renameTable(t, db, "audit_segments", "audit_segments_away") // writes fail
+	const n = 1500                                              // more than the writer holds (a retried batch) plus the queue
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -160,9 +166,7 @@ func TestTrailRecoversFromAnOutage(t *testing.T) {
 		t.Fatalf("%d records were taken while the store refused every write; want the producer held once the queue is full", n)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments_away RENAME TO audit_segments`); err != nil {
-		t.Fatal(err)
-	}
+	renameTable(t, db, "audit_segments_away", "audit_segments")
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -181,24 +185,16 @@ func TestTrailRecoversFromAnOutage(t *testing.T) {
 // store is back.
 func TestCloseWritesEverythingQueued(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.OpenTestSQLite(t)
-	tr, err := New(ctx, db, Options{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments RENAME TO audit_segments_away`); err != nil {
-		t.Fatal(err)
-	}
-	const n = 3000 // within the queue, and more than one write takes
+	tr, db := openTrail(t, Options{FlushInterval: time.Hour})
+	renameTable(t, db, "audit_segments", "audit_segments_away") // writes fail
+	const n = 3000                                              // within the queue, and more than one write takes
 	for range n {
 		tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
 	}
 	if err := tr.Flush(ctx); err == nil {
 		t.Fatal("Flush() = nil while the audit table is away; want the store's error")
 	}
-	if _, err := db.ExecContext(ctx, `ALTER TABLE audit_segments_away RENAME TO audit_segments`); err != nil {
-		t.Fatal(err)
-	}
+	renameTable(t, db, "audit_segments_away", "audit_segments")
 	if err := tr.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
