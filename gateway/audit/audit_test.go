@@ -152,8 +152,9 @@ func TestTrailRecoversFromAnOutage(t *testing.T) {
 	ctx := context.Background()
 	tr, db := openTrail(t, Options{FlushInterval: 10 * time.Millisecond, Queue: 8})
 	defer tr.Close()
-	renameTable(t, db, "audit_segments", "audit_segments_away") // writes fail
-	const n = 1500                                              // more than the writer holds (a retried batch) plus the queue
+	// With the table away, every write fails.
+	renameTable(t, db, "audit_segments", "audit_segments_away")
+	const n = 1500 // more than the writer holds (a retried batch) plus the queue
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -186,8 +187,9 @@ func TestTrailRecoversFromAnOutage(t *testing.T) {
 func TestCloseWritesEverythingQueued(t *testing.T) {
 	ctx := context.Background()
 	tr, db := openTrail(t, Options{FlushInterval: time.Hour})
-	renameTable(t, db, "audit_segments", "audit_segments_away") // writes fail
-	const n = 3000                                              // within the queue, and more than one write takes
+	// With the table away, every write fails.
+	renameTable(t, db, "audit_segments", "audit_segments_away")
+	const n = 3000 // within the queue, and more than one write takes
 	for range n {
 		tr.Record(Record{RequestID: "r", Client: "web", Decision: Allow, Reason: "allowed", Status: 200})
 	}
