@@ -259,16 +259,18 @@ func (t *Trail) run() {
 		batch = batch[:0]
 		return nil
 	}
-	// failing is set by a failed write: until the next tick retries, a
-	// full batch does not wake the writer for another attempt.
+	// failing is set by a failed write: until the next tick (or a Flush)
+	// retries, a full batch does not wake the writer for another attempt.
 	failing := false
-	// drain writes until less than a batch is left: producers that found
-	// the queue full wait for it to drain, and a tick after an outage
-	// must not leave them there.
-	drain := func() {
+	// writeDown writes until fewer than n records are queued, or a write
+	// fails. Producers that found the queue full wait for it to drain, a
+	// tick after an outage must not leave them there, and a Flush writes
+	// everything (Close flushes, and what it leaves is lost).
+	writeDown := func(n int) error {
 		for {
-			if failing = write() != nil; failing || len(t.ch) < t.wakeAt {
-				return
+			err := write()
+			if failing = err != nil; failing || len(t.ch) < n {
+				return err
 			}
 		}
 	}
@@ -276,21 +278,12 @@ func (t *Trail) run() {
 		select {
 		case <-t.wake:
 			if !failing {
-				drain()
+				writeDown(t.wakeAt) //nolint:errcheck // logged; retried on the next tick
 			}
 		case <-ticker.C:
-			drain()
+			writeDown(t.wakeAt) //nolint:errcheck // logged; retried on the next tick
 		case reply := <-t.flush:
-			// Everything queued, not one transaction's worth: Close
-			// flushes, and what it leaves is lost.
-			var err error
-			for {
-				if err = write(); err != nil || len(t.ch) == 0 {
-					break
-				}
-			}
-			failing = err != nil
-			reply <- err
+			reply <- writeDown(1)
 		case <-t.done:
 			return
 		}
