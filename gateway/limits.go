@@ -84,13 +84,20 @@ func limited(d *ratelimit.Decision) error {
 // learnt for that contact, or the key's only location, or a shared bucket
 // for the credential (GHL counts per location, so an unknown location is
 // counted apart rather than not at all).
+// It is decided once per exchange: the upstream's rate-limit headers are
+// then observed on the budget the request spent, and the location cache is
+// read once.
 func (g *Gateway) budgetLocation(x *exchange) string {
+	if x.budget != "" {
+		return x.budget
+	}
 	loc := g.resolveBudgetLocation(x)
 	if x.stage == config.StageSandbox {
 		// Every client's sandbox is its own GHL stand-in: one client's
 		// sandbox traffic never spends another's budget.
-		return x.client() + "/" + loc
+		loc = x.client() + "/" + loc
 	}
+	x.budget = loc
 	return loc
 }
 

@@ -34,6 +34,9 @@ type exchange struct {
 	params   map[string]string
 	query    url.Values // parsed by route; nil when there is none
 	location string
+	// budget is the location the request's rate limits spend (see
+	// budgetLocation), once decided.
+	budget string
 
 	// testTraffic is true when the request is marked as test data.
 	testTraffic bool
