@@ -29,7 +29,16 @@ func exchangeFrom(ctx context.Context) *exchange {
 // forward hands the request to its stage's upstream. The proxy writes the
 // answer itself; failures come back through proxyError and inspect.
 func (g *Gateway) forward(x *exchange) error {
-	r := x.r.WithContext(withExchange(x.r.Context(), x))
+	ctx := withExchange(x.r.Context(), x)
+	if x.stage == config.StageProduction {
+		// The whole exchange with GHL is bounded here, once: the production
+		// transport's own timeout then lets the request through as it is.
+		// The answer is read whole before the proxy returns.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.cfg.Upstream.Timeout)
+		defer cancel()
+	}
+	r := x.r.WithContext(ctx)
 	r.URL.RawPath = ""
 	r.URL.Path = x.apiPath
 	if unescaped, err := pathUnescape(x.apiPath); err == nil {

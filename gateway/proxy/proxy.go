@@ -328,7 +328,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// WithTimeout bounds the whole exchange of every request through rt.
+// WithTimeout bounds the whole exchange of every request through rt. A
+// request whose context already ends within d goes through as it is: a
+// caller that bounds the exchange itself (the gateway's forward, once per
+// request) saves a context, a copy of the request and a body wrapper.
 func WithTimeout(rt http.RoundTripper, d time.Duration) http.RoundTripper {
 	return timeoutTransport{rt: rt, d: d}
 }
@@ -339,6 +342,9 @@ type timeoutTransport struct {
 }
 
 func (t timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if end, ok := req.Context().Deadline(); ok && time.Until(end) <= t.d {
+		return t.rt.RoundTrip(req)
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.d)
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
