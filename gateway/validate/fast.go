@@ -45,8 +45,9 @@ type fastSchema struct {
 	allOf    []*fastSchema
 	items    *fastSchema // nil: any item
 	minItems uint64
-	maxItems int64 // -1: none
-	props    map[string]int
+	maxItems int64          // -1: none
+	props    map[string]int // while compiling; members read names
+	names    propTable
 	propList []*fastSchema // nil entry: required but undeclared (additionalProperties applies)
 	declared []bool
 	required []int
@@ -192,6 +193,7 @@ func (c *compiler) compile(s *openapi3.Schema, seen map[*openapi3.Schema]*fastSc
 			}
 			f.required = append(f.required, i)
 		}
+		f.names = newPropTable(f.props)
 	}
 	switch ap := s.AdditionalProperties; {
 	case ap.Has != nil && !*ap.Has:
@@ -532,7 +534,7 @@ func (s *scanner) members(f *fastSchema) bool {
 			s.I++
 			s.WS()
 			vstart := s.I
-			idx, known := f.props[string(key)]
+			idx, known := f.names.lookup(key)
 			if known {
 				if seenBig != nil {
 					if seenBig[idx] {
