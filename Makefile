@@ -11,7 +11,7 @@ export GOFLAGS := -tags=nomsgpack $(GOFLAGS)
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/ghlgate
 	$(GO) build -o $(BIN) ./cmd/ghlgate
@@ -25,6 +25,9 @@ test: ## Run every test with the race detector
 bench: build ## Run the benchmarks: micro benchmarks, then ghlgate against a bare proxy (writes bench/results/latest.json)
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/ ./gateway/ratelimit/ ./gateway/validate/ ./openapi/ ./events/ ./contracttests/
 	./$(BIN) bench
+
+bench-instr: ## Count the instructions a request costs, ghlgate against a bare proxy (needs valgrind; steady on a shared machine)
+	@scripts/bench-instructions.sh
 
 contract: build ## Start a fresh gateway, run the contract suite against its staging, stop it
 	@scripts/contract.sh
@@ -45,4 +48,4 @@ check: ## go mod tidy, gofmt, go vet, then fail if anything changed
 clean: ## Remove build output (not ./data)
 	rm -rf bin
 
-.PHONY: help build run test bench contract lint fmt check clean
+.PHONY: help build run test bench bench-instr contract lint fmt check clean
