@@ -300,7 +300,12 @@ func TestCrashSIGKILL(t *testing.T) {
 			close(stop)
 		})
 		wg.Wait()
-		t.Logf("round %d: %d answered 2xx so far, %d applied upstream", round, len(answered2xx), len(up.applied))
+		// The killed child's last requests may still be reaching the
+		// upstream: its map is read under its lock.
+		up.mu.Lock()
+		applied := len(up.applied)
+		up.mu.Unlock()
+		t.Logf("round %d: %d answered 2xx so far, %d applied upstream", round, len(answered2xx), applied)
 	}
 	// A last start reconciles what the last kill left; then read the store.
 	startCrashChild(t, dir, upSrv.URL).kill()
