@@ -140,9 +140,17 @@ type answer struct {
 	body  []byte
 	top   map[string]json.RawMessage
 	inner map[string]map[string]json.RawMessage
+	// valid is true when the whole body was read as valid JSON: then so is
+	// every member, and the resource needs no second check.
+	valid bool
 }
 
-func parseAnswer(body []byte) *answer { return &answer{body: body, top: objectOf(body)} }
+func parseAnswer(body []byte) *answer {
+	if m, sure := membersFast(body); sure {
+		return &answer{body: body, top: m, valid: true}
+	}
+	return &answer{body: body, top: objectOf(body)}
+}
 
 // envelope returns the members of the object under key k; nil when there
 // is none.
@@ -171,6 +179,15 @@ func (a *answer) unwrap() json.RawMessage {
 	return json.RawMessage(a.body)
 }
 
+// resource is the answer's resource as an event keeps it: valid JSON, or
+// nil.
+func (a *answer) resource() json.RawMessage {
+	if a.valid {
+		return a.unwrap()
+	}
+	return validJSON(a.unwrap())
+}
+
 // Unwrap returns the resource inside GHL's envelope ({"contact": {...}}
 // gives the contact); other bodies come back unchanged.
 func Unwrap(body []byte) json.RawMessage { return parseAnswer(body).unwrap() }
@@ -187,7 +204,12 @@ func locationOf(resp *answer) string {
 	return ""
 }
 
+// objectOf is the members of the JSON object b (surrounding whitespace
+// allowed), or nil when b is not one.
 func objectOf(b []byte) map[string]json.RawMessage {
+	if m, sure := membersFast(b); sure {
+		return m
+	}
 	b = []byte(strings.TrimSpace(string(b)))
 	if len(b) == 0 || b[0] != '{' {
 		return nil
@@ -200,8 +222,8 @@ func objectOf(b []byte) map[string]json.RawMessage {
 }
 
 func stringField(m map[string]json.RawMessage, k string) string {
-	var s string
-	if v, ok := m[k]; ok && json.Unmarshal(v, &s) == nil {
+	if v, ok := m[k]; ok {
+		s, _ := stringValue(v)
 		return s
 	}
 	return ""

@@ -94,7 +94,7 @@ func (r *Recorder) build(in Intent, respBody []byte, reconciled bool) Event {
 		Client:       in.Client,
 		RequestID:    in.RequestID,
 		Fields:       r.red.Redact(validJSON(in.RequestBody)),
-		Resource:     r.red.Redact(validJSON(resp.unwrap())),
+		Resource:     r.red.Redact(resp.resource()),
 		Time:         r.now(),
 		Reconciled:   reconciled,
 		Status:       StatusCaptured,
