@@ -27,7 +27,7 @@ func membersFast(b []byte) (m map[string]json.RawMessage, sure bool) {
 	}
 	s.I++
 	s.WS()
-	m = make(map[string]json.RawMessage, 32)
+	m = map[string]json.RawMessage{}
 	if s.I < len(b) && b[s.I] == '}' {
 		s.I++
 	} else {
