@@ -4,9 +4,10 @@
 # BenchmarkBare, in process, no sockets), counted by valgrind's callgrind.
 #
 # Timings on a shared machine move by 5-10% from one run to the next, more
-# than most single changes are worth; an instruction count moves by about 1%.
-# It is not the throughput figure (no sockets, no kernel, one P), but it
-# tells whether a change made the gateway cheaper.
+# than most single changes are worth; an instruction count moves by 1-3%
+# (garbage collections and hash seeds differ from run to run). It is not the
+# throughput figure (no sockets, no kernel, one P), but a few runs of each
+# tell whether a change made the gateway cheaper.
 #
 # Each benchmark runs twice, for N1 and N2 requests; the difference divided
 # by N2-N1 leaves out the set-up (loading the spec, opening the store).
