@@ -47,7 +47,7 @@ func membersFast(b []byte) (m map[string]json.RawMessage, sure bool) {
 			s.I++
 			s.WS()
 			start := s.I
-			if !skipValue(&s, 1) {
+			if !s.Skip(1, maxDepth) {
 				return nil, false
 			}
 			m[string(key)] = json.RawMessage(b[start:s.I:s.I])
@@ -67,72 +67,9 @@ func membersFast(b []byte) (m map[string]json.RawMessage, sure bool) {
 	return m, true
 }
 
-// maxDepth bounds skipValue's recursion; deeper documents are left to
-// encoding/json, which has its own limit.
+// maxDepth bounds the nesting membersFast reads; deeper documents are left
+// to encoding/json, which has its own limit.
 const maxDepth = 64
-
-// skipValue reads one JSON value at s.I; false for invalid JSON or nesting
-// beyond maxDepth.
-func skipValue(s *jsonscan.Scanner, depth int) bool {
-	if s.I >= len(s.B) {
-		return false
-	}
-	switch c := s.B[s.I]; c {
-	case '{', '[':
-		if depth >= maxDepth {
-			return false
-		}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		s.I++
-		s.WS()
-		if s.I < len(s.B) && s.B[s.I] == closing {
-			s.I++
-			return true
-		}
-		for {
-			s.WS()
-			if c == '{' {
-				if s.I >= len(s.B) || s.B[s.I] != '"' {
-					return false
-				}
-				if _, _, ok := s.Str(); !ok {
-					return false
-				}
-				s.WS()
-				if s.I >= len(s.B) || s.B[s.I] != ':' {
-					return false
-				}
-				s.I++
-				s.WS()
-			}
-			if !skipValue(s, depth+1) {
-				return false
-			}
-			more, ok := s.After(closing)
-			if !ok {
-				return false
-			}
-			if !more {
-				return true
-			}
-		}
-	case '"':
-		_, _, ok := s.Str()
-		return ok
-	case 't':
-		return s.Literal("true")
-	case 'f':
-		return s.Literal("false")
-	case 'n':
-		return s.Literal("null")
-	default:
-		_, _, ok := s.Number()
-		return ok
-	}
-}
 
 func ascii(b []byte) bool {
 	for _, c := range b {

@@ -140,3 +140,70 @@ func (s *Scanner) digits() int {
 	}
 	return n
 }
+
+// Elements reads the members or elements of the object or array at I
+// (which holds its opening byte) up to closing, each with one, which starts
+// at the member or element and must stop right after it.
+func (s *Scanner) Elements(closing byte, one func() bool) bool {
+	s.I++
+	s.WS()
+	if s.I < len(s.B) && s.B[s.I] == closing {
+		s.I++
+		return true
+	}
+	for {
+		s.WS()
+		if !one() {
+			return false
+		}
+		more, ok := s.After(closing)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+	}
+}
+
+// Skip reads the value at I and checks its syntax; ok is false for invalid
+// JSON, or for a value that opens containers beyond max, depth being the
+// containers already open around it.
+func (s *Scanner) Skip(depth, max int) bool {
+	if s.I >= len(s.B) {
+		return false
+	}
+	switch c := s.B[s.I]; c {
+	case '[':
+		return depth+1 <= max && s.Elements(']', func() bool { return s.Skip(depth+1, max) })
+	case '{':
+		return depth+1 <= max && s.Elements('}', func() bool {
+			if s.I >= len(s.B) || s.B[s.I] != '"' {
+				return false
+			}
+			if _, _, ok := s.Str(); !ok {
+				return false
+			}
+			s.WS()
+			if s.I >= len(s.B) || s.B[s.I] != ':' {
+				return false
+			}
+			s.I++
+			s.WS()
+			return s.Skip(depth+1, max)
+		})
+	case '"':
+		_, _, ok := s.Str()
+		return ok
+	case 't':
+		return s.Literal("true")
+	case 'f':
+		return s.Literal("false")
+	case 'n':
+		return s.Literal("null")
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		_, _, ok := s.Number()
+		return ok
+	}
+	return false
+}

@@ -23,71 +23,14 @@ type scanner struct {
 }
 
 // skip checks the syntax of one value; false means invalid or too deep.
-func (s *scanner) skip() bool {
-	if s.I >= len(s.B) {
-		return false
-	}
-	switch c := s.B[s.I]; {
-	case c == '"':
-		_, _, ok := s.Str()
-		return ok
-	case c == 't':
-		return s.Literal("true")
-	case c == 'f':
-		return s.Literal("false")
-	case c == 'n':
-		return s.Literal("null")
-	case c == '-' || ('0' <= c && c <= '9'):
-		return numberOK(s)
-	case c == '[':
-		return s.container(']', func() bool { return s.skip() })
-	case c == '{':
-		return s.container('}', func() bool {
-			if s.I >= len(s.B) || s.B[s.I] != '"' {
-				return false
-			}
-			if _, _, ok := s.Str(); !ok {
-				return false
-			}
-			s.WS()
-			if s.I >= len(s.B) || s.B[s.I] != ':' {
-				return false
-			}
-			s.I++
-			s.WS()
-			return s.skip()
-		})
-	}
-	return false
-}
+func (s *scanner) skip() bool { return s.Skip(s.depth, maxDepth) }
 
 // container reads the members or elements of an object or array at s.I,
 // each with member, up to the closing byte.
 func (s *scanner) container(closing byte, member func() bool) bool {
 	s.depth++
 	defer func() { s.depth-- }()
-	if s.depth > maxDepth {
-		return false
-	}
-	s.I++
-	s.WS()
-	if s.I < len(s.B) && s.B[s.I] == closing {
-		s.I++
-		return true
-	}
-	for {
-		s.WS()
-		if !member() {
-			return false
-		}
-		more, ok := s.After(closing)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-	}
+	return s.depth <= maxDepth && s.Elements(closing, member)
 }
 
 // span is a value's bytes in the body; end 0 means absent.
@@ -311,8 +254,3 @@ var plain = func() (t [256]bool) {
 	}
 	return t
 }()
-
-func numberOK(s *scanner) bool {
-	_, _, ok := s.Number()
-	return ok
-}
