@@ -321,7 +321,7 @@ func (g *Gateway) contactLocation(x *exchange, contactID string) (string, error)
 }
 
 func (g *Gateway) validateRequest(x *exchange) error {
-	return g.validator.Request(x.r.Context(), x.r, x.op.Route, x.params, x.body)
+	return g.validator.Request(x.r.Context(), x.r, x.op.Route, x.params, x.query, x.body)
 }
 
 // contactCacheKey names a contact in the location cache: per stage, and per

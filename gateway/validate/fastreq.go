@@ -2,6 +2,7 @@ package validate
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -19,7 +20,7 @@ import (
 // kin-openapi, which decides and words the error. TestFastRequestAgreesWithKin
 // checks it never vouches for a request kin-openapi refuses.
 
-func (v *Validator) fastRequestOK(r *http.Request, route *routers.Route, pathParams map[string]string, body []byte) bool {
+func (v *Validator) fastRequestOK(r *http.Request, route *routers.Route, pathParams map[string]string, query url.Values, body []byte) bool {
 	op := route.Operation
 	if op == nil || route.Spec == nil || route.Spec.IsOpenAPI31OrLater() || route.PathItem == nil {
 		return false
@@ -36,6 +37,12 @@ func (v *Validator) fastRequestOK(r *http.Request, route *routers.Route, pathPar
 	if len(*sec) > 0 {
 		return false
 	}
+	if query == nil && r.URL.RawQuery != "" {
+		var err error
+		if query, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return false
+		}
+	}
 	for _, ref := range route.PathItem.Parameters {
 		p := ref.Value
 		if p == nil {
@@ -44,20 +51,24 @@ func (v *Validator) fastRequestOK(r *http.Request, route *routers.Route, pathPar
 		if op.Parameters != nil && op.Parameters.GetByInAndName(p.In, p.Name) != nil {
 			continue // overridden by the operation
 		}
-		if !paramOK(r, p, pathParams) {
+		if !paramOK(r, p, pathParams, query) {
 			return false
 		}
 	}
 	for _, ref := range op.Parameters {
-		if ref.Value == nil || !paramOK(r, ref.Value, pathParams) {
+		if ref.Value == nil || !paramOK(r, ref.Value, pathParams, query) {
 			return false
 		}
 	}
 	return true
 }
 
-// paramOK reports whether kin-openapi surely accepts p's value in r.
-func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]string) bool {
+// paramOK reports whether kin-openapi surely accepts p's value in r. An
+// optional parameter that is absent is accepted whatever its primitive type
+// (GET /contacts/ declares limit and startAfter as numbers): kin-openapi
+// skips it, and sets no default (SkipSettingDefaults). A query parameter
+// is read from query, r's query string parsed as kin-openapi parses it.
+func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]string, query url.Values) bool {
 	if p.Content != nil || p.Style != "" || p.Explode != nil || p.AllowEmptyValue || p.AllowReserved {
 		return false
 	}
@@ -65,9 +76,6 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 		return true // kin-openapi checks nothing without a schema
 	}
 	s := p.Schema.Value
-	if !plainStringSchema(s) {
-		return false
-	}
 	var value string
 	switch p.In {
 	case openapi3.ParameterInPath:
@@ -85,14 +93,22 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 			value = vs[0]
 		}
 	case openapi3.ParameterInQuery:
-		if r.URL.RawQuery != "" {
-			return false
+		vs, present := query[p.Name]
+		if present {
+			// Given twice, empty, or unusual: kin-openapi decides.
+			if len(vs) != 1 || vs[0] == "" || !printable(vs[0]) {
+				return false
+			}
+			value = vs[0]
 		}
 	default:
 		return false
 	}
 	if value == "" {
-		return !p.Required
+		return !p.Required && primitive(s)
+	}
+	if !plainStringSchema(s) {
+		return false
 	}
 	if len(s.Enum) == 0 {
 		return true
@@ -103,6 +119,17 @@ func paramOK(r *http.Request, p *openapi3.Parameter, pathParams map[string]strin
 		}
 	}
 	return false
+}
+
+// primitive reports whether s has exactly one type, a scalar one: only then
+// is a parameter's absence what kin-openapi finds (an exploded object
+// would be looked for under its properties' names).
+func primitive(s *openapi3.Schema) bool {
+	if s == nil || s.Type == nil || len(*s.Type) != 1 {
+		return false
+	}
+	t := (*s.Type)[0]
+	return t == openapi3.TypeString || t == openapi3.TypeNumber || t == openapi3.TypeInteger || t == openapi3.TypeBoolean
 }
 
 // plainStringSchema reports whether s is `type: string` with at most a

@@ -13,6 +13,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -85,9 +86,11 @@ func New() *Validator {
 }
 
 // Request validates r (whose body has already been read into body) against
-// route. It restores r.Body so later stages can read it again.
-func (v *Validator) Request(ctx context.Context, r *http.Request, route *routers.Route, pathParams map[string]string, body []byte) error {
-	if v.fastRequestOK(r, route, pathParams, body) {
+// route. query is r's query string as url.ParseQuery parses it, when the
+// caller has it (nil: parsed here if needed). It restores r.Body so later
+// stages can read it again.
+func (v *Validator) Request(ctx context.Context, r *http.Request, route *routers.Route, pathParams map[string]string, query url.Values, body []byte) error {
+	if v.fastRequestOK(r, route, pathParams, query, body) {
 		return nil
 	}
 	if err := checkMediaType(route.Operation, r.Header.Get("Content-Type"), len(body)); err != nil {

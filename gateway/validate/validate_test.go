@@ -48,7 +48,7 @@ func TestRequest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Match(%s %s) = %v", tc.method, r.URL.Path, err)
 			}
-			err = v.Request(context.Background(), r, op.Route, params, []byte(tc.body))
+			err = v.Request(context.Background(), r, op.Route, params, nil, []byte(tc.body))
 			if !tc.wantErr {
 				if err != nil {
 					t.Fatalf("Request() = %v; want nil", err)
