@@ -360,6 +360,9 @@ func (s *scanner) value(f *fastSchema) bool {
 			return false
 		}
 	}
+	if f.enum == nil && len(f.allOf) == 0 {
+		return f.types&kind != 0 // the common case, without a call
+	}
 	return scalarOK(f, kind, str)
 }
 
