@@ -29,21 +29,14 @@ func exchangeFrom(ctx context.Context) *exchange {
 // forward hands the request to its stage's upstream. The proxy writes the
 // answer itself; failures come back through proxyError and inspect.
 func (g *Gateway) forward(x *exchange) error {
-	ctx := withExchange(x.r.Context(), x)
-	if x.stage == config.StageProduction {
-		// The whole exchange with GHL is bounded here, once: the production
-		// transport's own timeout then lets the request through as it is.
-		// The answer is read whole before the proxy returns.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.cfg.Upstream.Timeout)
-		defer cancel()
-	}
-	r := x.r.WithContext(ctx)
-	r.URL.RawPath = ""
-	r.URL.Path = x.apiPath
+	// The request goes out under its path relative to the API root.
+	// (WithContext, in send, copies the request but shares its URL.)
+	u := x.r.URL
+	u.RawPath = ""
+	u.Path = x.apiPath
 	if unescaped, err := pathUnescape(x.apiPath); err == nil {
-		r.URL.Path = unescaped
-		r.URL.RawPath = x.apiPath
+		u.Path = unescaped
+		u.RawPath = x.apiPath
 	}
 	if err := g.beginCapture(x); err != nil {
 		return err
@@ -54,10 +47,25 @@ func (g *Gateway) forward(x *exchange) error {
 		p = g.production
 	}
 	if key := x.r.Header.Get("Idempotency-Key"); key != "" && x.r.Method == http.MethodPost && g.idem != nil {
-		return g.forwardOnce(x, key, func(w http.ResponseWriter) { p.ServeHTTP(w, r) })
+		return g.forwardOnce(x, key, func(w http.ResponseWriter) { g.send(p, w, x) })
 	}
-	p.ServeHTTP(x.w, r)
+	g.send(p, x.w, x)
 	return nil
+}
+
+// send has p forward x and write the answer to w. A production exchange
+// is bounded by upstream.timeout here, once, from the moment it is sent
+// (after an Idempotency-Key's wait): the production transport's own
+// timeout then lets the request through as it is. The proxy reads the
+// answer whole before it returns.
+func (g *Gateway) send(p http.Handler, w http.ResponseWriter, x *exchange) {
+	ctx := withExchange(x.r.Context(), x)
+	if x.stage == config.StageProduction {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.cfg.Upstream.Timeout)
+		defer cancel()
+	}
+	p.ServeHTTP(w, x.r.WithContext(ctx))
 }
 
 // dataset names the mock dataset of an exchange: the shared staging one, or
