@@ -149,7 +149,7 @@ func parseAnswer(body []byte) *answer {
 	if m, sure := membersFast(body); sure {
 		return &answer{body: body, top: m, valid: true}
 	}
-	return &answer{body: body, top: objectOf(body)}
+	return &answer{body: body, top: decodeObject(body)}
 }
 
 // envelope returns the members of the object under key k; nil when there
