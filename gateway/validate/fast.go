@@ -45,9 +45,8 @@ type fastSchema struct {
 	allOf    []*fastSchema
 	items    *fastSchema // nil: any item
 	minItems uint64
-	maxItems int64          // -1: none
-	props    map[string]int // while compiling; members read names
-	names    propTable
+	maxItems int64         // -1: none
+	names    propTable     // property name → index in propList
 	propList []*fastSchema // nil entry: required but undeclared (additionalProperties applies)
 	declared []bool
 	required []int
@@ -170,7 +169,7 @@ func (c *compiler) compile(s *openapi3.Schema, seen map[*openapi3.Schema]*fastSc
 		f.maxItems = int64(*s.MaxItems)
 	}
 	if len(s.Properties) > 0 || len(s.Required) > 0 {
-		f.props = make(map[string]int, len(s.Properties)+len(s.Required))
+		props := make(map[string]int, len(s.Properties)+len(s.Required))
 		for name, ref := range s.Properties {
 			if ref == nil || ref.Value == nil || ref.Value.WriteOnly {
 				return fail()
@@ -179,21 +178,21 @@ func (c *compiler) compile(s *openapi3.Schema, seen map[*openapi3.Schema]*fastSc
 			if p == nil {
 				return fail()
 			}
-			f.props[name] = len(f.propList)
+			props[name] = len(f.propList)
 			f.propList = append(f.propList, p)
 			f.declared = append(f.declared, true)
 		}
 		for _, name := range s.Required {
-			i, ok := f.props[name]
+			i, ok := props[name]
 			if !ok {
 				i = len(f.propList)
-				f.props[name] = i
+				props[name] = i
 				f.propList = append(f.propList, nil)
 				f.declared = append(f.declared, false)
 			}
 			f.required = append(f.required, i)
 		}
-		f.names = newPropTable(f.props)
+		f.names = newPropTable(props)
 	}
 	switch ap := s.AdditionalProperties; {
 	case ap.Has != nil && !*ap.Has:
