@@ -13,7 +13,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -90,8 +89,8 @@ type Gateway struct {
 	validator *validate.Validator
 	locCache  *locations.Cache
 
-	production *httputil.ReverseProxy
-	mockProxy  *httputil.ReverseProxy
+	production *proxy.Proxy
+	mockProxy  *proxy.Proxy
 	// prodLookup carries the requests the gateway builds itself to
 	// production (location look-ups, read-backs); each is made for one call,
 	// as the credential transport in it expects.
@@ -153,7 +152,7 @@ func New(d Deps) (*Gateway, error) {
 	prodTransport := proxy.WithTimeout(credential.NewProxyTransport(d.Upstream, d.Credential, d.Config.Upstream.Version), d.Config.Upstream.Timeout)
 	g.prodLookup = prodTransport
 	g.production = proxy.New(proxy.Options{
-		Target: base, Transport: prodTransport, Inspect: g.inspect, OnError: g.proxyError, Logger: d.Logger,
+		Target: base, Transport: prodTransport, Inspect: g.inspect, OnError: g.proxyError,
 		Recycle: recycleBody,
 		// Gateway-only headers never reach GHL.
 		DropHeaders: []string{"X-Mock-Fault", "X-Test-Flag", "Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
@@ -162,7 +161,7 @@ func New(d Deps) (*Gateway, error) {
 		g.mockProxy = proxy.New(proxy.Options{
 			Target:    &url.URL{Scheme: "http", Host: "ghl-mock.internal"},
 			Transport: proxy.HandlerTransport{Handler: http.HandlerFunc(g.serveMock)},
-			Inspect:   g.inspect, OnError: g.proxyError, Logger: d.Logger, Recycle: recycleBody,
+			Inspect:   g.inspect, OnError: g.proxyError, Recycle: recycleBody,
 			DropHeaders: []string{"Prefer", "Idempotency-Key", "X-Ghlgate-Lane"},
 		})
 	}

@@ -65,8 +65,8 @@ func NewTransport(base http.RoundTripper, src Source, version string) http.Round
 }
 
 // NewProxyTransport is NewTransport for a caller that builds every request
-// for this one call and reads nothing from it afterwards, as
-// httputil.ReverseProxy does with its outgoing request: the first attempt
+// for this one call and reads nothing from it afterwards, as the
+// gateway's proxy does with its outgoing request: the first attempt
 // strips the client's credentials and sets ghlgate's on that request itself
 // instead of on a copy. A copy of the headers per request was the largest
 // cost of this transport; a retry after a 401 still goes out on a copy.

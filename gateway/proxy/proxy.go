@@ -1,8 +1,24 @@
-// Package proxy forwards a checked request to its stage's upstream with
-// httputil.ReverseProxy (Rewrite, never Director), buffers the answer so the
-// gateway can inspect it (location, response schema, capture) before the
-// client sees a byte, and reports failures as errors for the gateway's one
-// error-to-response function.
+// Package proxy forwards a checked request to its stage's upstream, buffers
+// the answer so the gateway can inspect it (location, response schema,
+// capture) before the client sees a byte, and reports failures as errors
+// for the gateway's one error-to-response function.
+//
+// It does what httputil.ReverseProxy (with Rewrite) does for a request whose
+// answer is read whole, and only that. ReverseProxy is built to stream:
+// flush intervals, copy buffers, 1xx and protocol upgrades, trailer
+// announcements. The gateway never streams, and per request ReverseProxy
+// cloned every header, then deleted the nine hop-by-hop names one
+// Header.Del at a time from both the request and the answer, copied the
+// answer's headers one Header.Add per value, and parsed the Content-Type to
+// decide how to flush. Here the request's headers are copied once,
+// skipping what must not be forwarded, and the answer's are moved to the
+// client's map without copies: a GET /contacts/{id} through the gateway
+// costs about 20,000 instructions (8%) fewer (make bench-instr).
+//
+// What a client sees is what ReverseProxy gave it, with these exceptions:
+// a protocol upgrade (Connection: Upgrade) is forwarded as a plain request
+// (GHL's API has none), 1xx informational answers are not relayed, and
+// trailers the upstream sends follow the body without being announced.
 package proxy
 
 import (
@@ -11,15 +27,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"log/slog"
 	"net/http"
-	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // ErrResponseTooLarge means GHL answered with more than the gateway buffers.
@@ -38,7 +54,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// Inspect, when set, sees every answer before the client does.
 	Inspect Inspector
-	// OnError writes the answer for a failed exchange.
+	// OnError writes the answer for a failed exchange. It is given the
+	// outgoing request, whose context is the incoming one's.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 	// MaxResponseBytes caps buffered answers. Default 16 MiB.
 	MaxResponseBytes int64
@@ -46,96 +63,219 @@ type Options struct {
 	// ones and Authorization).
 	DropHeaders []string
 	// Recycle, when set, says whether an answer's buffered body may be
-	// reused for a later answer once the client has it (the proxy closes
-	// the body): false when something kept the slice Inspect was given.
-	// Nil never reuses.
+	// reused for a later answer once the client has it: false when
+	// something kept the slice Inspect was given. Nil never reuses.
 	Recycle func(out *http.Request) bool
-	Logger  *slog.Logger
 }
 
-// New returns a ReverseProxy configured by opts.
-func New(opts Options) *httputil.ReverseProxy {
+// Proxy forwards requests to one upstream; see the package comment.
+type Proxy struct {
+	target    *url.URL
+	targetEsc string // target.EscapedPath(), once
+	transport http.RoundTripper
+	inspect   Inspector
+	onError   func(w http.ResponseWriter, r *http.Request, err error)
+	maxBytes  int64
+	recycle   func(out *http.Request) bool
+	// skip holds the canonical names of the request headers never
+	// forwarded: hop-by-hop ones, credentials, forwarding headers (a client
+	// must not choose what GHL believes about the path) and DropHeaders.
+	skip   map[string]bool
+	bodies bodyPool
+}
+
+// hopHeaders are the hop-by-hop headers (RFC 9110, section 7.6.1, and the
+// older names ReverseProxy still removes), canonical.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// New returns a Proxy configured by opts.
+func New(opts Options) *Proxy {
 	if opts.MaxResponseBytes <= 0 {
 		opts.MaxResponseBytes = 16 << 20
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+	p := &Proxy{
+		target: opts.Target, targetEsc: opts.Target.EscapedPath(), transport: opts.Transport,
+		inspect: opts.Inspect, onError: opts.OnError, maxBytes: opts.MaxResponseBytes, recycle: opts.Recycle,
+		skip: map[string]bool{},
 	}
-	target := opts.Target
-	drop := append([]string{"Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}, opts.DropHeaders...)
-	// Canonical once, so that each request's removal is a map delete (what
-	// Header.Del does after canonicalizing the key).
-	for i, h := range drop {
-		drop[i] = http.CanonicalHeaderKey(h)
+	if p.onError == nil {
+		p.onError = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	}
-	bodies := &bodyPool{}
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			// The gateway has already set In.URL.Path to the path relative to
-			// the API root (the /staging or /sandbox prefix removed).
-			pr.Out.URL.Scheme = target.Scheme
-			pr.Out.URL.Host = target.Host
-			pr.Out.URL.Path = joinPath(target.Path, pr.In.URL.Path)
-			if pr.In.URL.RawPath != "" {
-				pr.Out.URL.RawPath = joinPath(target.EscapedPath(), pr.In.URL.RawPath)
-			} else {
-				pr.Out.URL.RawPath = ""
+	for _, h := range hopHeaders {
+		p.skip[h] = true
+	}
+	for _, h := range append([]string{"Authorization", "Cookie", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}, opts.DropHeaders...) {
+		p.skip[http.CanonicalHeaderKey(h)] = true
+	}
+	return p
+}
+
+// ServeHTTP forwards r and writes the upstream's answer, or what OnError
+// makes of a failure, to w.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	out := p.outgoing(r)
+	resp, err := p.transport.RoundTrip(out)
+	if err != nil {
+		p.onError(w, out, err)
+		return
+	}
+	removeHopHeaders(resp.Header)
+	body, box, err := p.buffer(resp)
+	if err == nil && p.inspect != nil {
+		err = p.inspect(out, resp, body)
+	}
+	if err != nil {
+		p.release(out, box)
+		p.onError(w, out, err)
+		return
+	}
+	// The answer's header map is the proxy's own: its value slices move
+	// to the client's map as they are.
+	dst := w.Header()
+	for k, vv := range resp.Header {
+		if have, ok := dst[k]; ok {
+			dst[k] = append(have, vv...)
+		} else {
+			dst[k] = vv
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	if len(body) > 0 {
+		// A failed write means the client has gone: nothing is left to
+		// tell it, and the exchange is recorded as it was decided.
+		w.Write(body) //nolint:errcheck
+	}
+	for k, vv := range resp.Trailer {
+		dst[http.TrailerPrefix+k] = vv
+	}
+	p.release(out, box)
+}
+
+// outgoing is the request sent upstream: r under the target's scheme, host
+// and base path, with r's context, and a header of its own.
+func (p *Proxy) outgoing(r *http.Request) *http.Request {
+	out := new(http.Request)
+	*out = *r // the context included, as Request.WithContext copies it
+	u := *r.URL
+	u.Scheme, u.Host = p.target.Scheme, p.target.Host
+	// The gateway has already set the path to the one relative to the API
+	// root (the /staging or /sandbox prefix removed). The query goes as the
+	// client sent it: the gateway refuses one that does not parse.
+	u.Path = joinPath(p.target.Path, r.URL.Path)
+	if r.URL.RawPath != "" {
+		u.RawPath = joinPath(p.targetEsc, r.URL.RawPath)
+	} else {
+		u.RawPath = ""
+	}
+	out.URL = &u
+	out.Host = p.target.Host
+	out.RequestURI = ""
+	out.Close = false
+	out.Trailer = nil
+	out.Form, out.PostForm, out.MultipartForm = nil, nil, nil
+	out.Response = nil
+	if r.ContentLength == 0 {
+		out.Body = nil // as ReverseProxy: no body is sent for a declared empty one
+	}
+	out.Header = p.header(r.Header)
+	return out
+}
+
+// noUserAgent keeps Go's default User-Agent off a request whose client sent
+// none (a value "" is not sent). Shared: len equals cap, so an append
+// copies it.
+var noUserAgent = []string{""}
+
+// header copies in, without what must not be forwarded, into a new map
+// whose values share one backing array (as Header.Clone does).
+func (p *Proxy) header(in http.Header) http.Header {
+	n := 0
+	for _, vv := range in {
+		n += len(vv)
+	}
+	vals := make([]string, n)
+	// Room for what the transport adds: the credential, Version, and
+	// User-Agent.
+	h := make(http.Header, len(in)+3)
+	conn := in["Connection"]
+	for k, vv := range in {
+		if p.skip[k] || (len(conn) > 0 && listedIn(conn, k)) {
+			continue
+		}
+		m := copy(vals, vv)
+		h[k] = vals[:m:m]
+		vals = vals[m:]
+	}
+	if httpguts.HeaderValuesContainsToken(in["Te"], "trailers") {
+		h["Te"] = []string{"trailers"}
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = noUserAgent
+	}
+	return h
+}
+
+// listedIn says whether the Connection header values conn name the header
+// key: those are hop-by-hop too (RFC 9110, section 7.6.1).
+func listedIn(conn []string, key string) bool {
+	for _, f := range conn {
+		for sf := range strings.SplitSeq(f, ",") {
+			if strings.EqualFold(textproto.TrimString(sf), key) {
+				return true
 			}
-			pr.Out.Host = target.Host
-			for _, h := range drop {
-				delete(pr.Out.Header, h)
+		}
+	}
+	return false
+}
+
+// removeHopHeaders deletes an answer's hop-by-hop headers, those its
+// Connection header lists first.
+func removeHopHeaders(h http.Header) {
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" {
+				h.Del(sf)
 			}
-		},
-		Transport: opts.Transport,
-		// No periodic or per-write flushing: the answer is buffered whole
-		// before the client sees a byte, so flushing gains nothing, and
-		// FlushInterval -1 cost a timer, a goroutine and an early write
-		// of the headers alone (two writes per answer instead of one):
-		// a fifth of the proxy's CPU per request.
-		FlushInterval: 0,
-		// Without a pool, ReverseProxy allocates (and zeroes) 32 KiB per
-		// answer: over half of the bytes the gateway allocated per request.
-		BufferPool: &pool{},
-		ErrorLog:   log.New(io.Discard, "", 0),
-		ModifyResponse: func(resp *http.Response) error {
-			var box *[]byte
-			var start []byte
-			recycle := opts.Recycle != nil && resp.ContentLength >= 0 && resp.ContentLength < maxRecycled
-			if recycle {
-				box = bodies.get()
-				start = (*box)[:0]
-			}
-			body, err := readCappedInto(resp.Body, resp.ContentLength, opts.MaxResponseBytes, start)
-			resp.Body.Close()
-			if err != nil {
-				if recycle {
-					bodies.put(box)
-				}
-				return err
-			}
-			if recycle {
-				*box = body
-				rb := &recycledBody{box: box, pool: bodies, out: resp.Request, recycle: opts.Recycle}
-				rb.Reset(body)
-				resp.Body = rb
-			} else {
-				resp.Body = io.NopCloser(bytes.NewReader(body))
-			}
-			resp.ContentLength = int64(len(body))
-			resp.Header["Content-Length"] = []string{strconv.Itoa(len(body))}
-			delete(resp.Header, "Transfer-Encoding")
-			if opts.Inspect != nil {
-				return opts.Inspect(resp.Request, resp, body)
-			}
-			return nil
-		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if opts.OnError != nil {
-				opts.OnError(w, r, err)
-				return
-			}
-			w.WriteHeader(http.StatusBadGateway)
-		},
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k) // what Header.Del does with a canonical key
+	}
+}
+
+// buffer reads the answer whole, into a pooled buffer when it may be
+// recycled (box is then its pool entry, released by release), and closes
+// the body. The answer then declares the length it has.
+func (p *Proxy) buffer(resp *http.Response) (body []byte, box *[]byte, err error) {
+	var start []byte
+	if p.recycle != nil && resp.ContentLength >= 0 && resp.ContentLength < maxRecycled {
+		box = p.bodies.get()
+		start = (*box)[:0]
+	}
+	body, err = readCappedInto(resp.Body, resp.ContentLength, p.maxBytes, start)
+	resp.Body.Close()
+	if err != nil {
+		p.bodies.put(box)
+		return nil, nil, err
+	}
+	if box != nil {
+		*box = body
+	}
+	resp.Body = http.NoBody
+	resp.ContentLength = int64(len(body))
+	resp.Header["Content-Length"] = []string{strconv.Itoa(len(body))}
+	delete(resp.Header, "Transfer-Encoding")
+	return body, box, nil
+}
+
+// release puts an answer's buffer back in the pool once the client has it,
+// unless the exchange kept it (Recycle says so).
+func (p *Proxy) release(out *http.Request, box *[]byte) {
+	if box != nil && p.recycle(out) {
+		p.bodies.put(box)
 	}
 }
 
@@ -214,50 +354,6 @@ func (b *bodyPool) put(box *[]byte) {
 	}
 	*box = (*box)[:0]
 	b.p.Put(box)
-}
-
-// recycledBody is a buffered answer whose buffer goes back to the pool when
-// the proxy closes it (after the client has it), unless recycle says the
-// exchange kept it.
-type recycledBody struct {
-	bytes.Reader
-	box     *[]byte
-	pool    *bodyPool
-	out     *http.Request
-	recycle func(out *http.Request) bool
-}
-
-func (b *recycledBody) Close() error {
-	if b.box != nil && b.recycle(b.out) {
-		b.pool.put(b.box)
-	}
-	b.box = nil // a second Close must not put it twice
-	return nil
-}
-
-// pool is a sync.Pool of copy buffers for ReverseProxy. It holds each
-// buffer as a pointer to its array, which converts to and from the slice
-// without allocating (a *[]byte would box a new slice header on every Put).
-type pool struct{ p sync.Pool }
-
-// copyBufferSize: the answer is already in memory (buffered for
-// inspection) and the connection writes through its own buffer, so a
-// small copy buffer costs a few more Write calls on large answers and saves
-// memory per request in flight (8 MiB at 1,000 instead of 32).
-const copyBufferSize = 8 << 10
-
-func (b *pool) Get() []byte {
-	if v, ok := b.p.Get().(*[copyBufferSize]byte); ok {
-		return v[:]
-	}
-	return new([copyBufferSize]byte)[:]
-}
-
-func (b *pool) Put(buf []byte) {
-	if cap(buf) < copyBufferSize {
-		return
-	}
-	b.p.Put((*[copyBufferSize]byte)(buf[:copyBufferSize]))
 }
 
 // ErrUpstreamAborted means the in-process upstream dropped the exchange

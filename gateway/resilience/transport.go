@@ -292,7 +292,7 @@ func rewind(req *http.Request) (*http.Request, error) {
 
 // BufferBody reads req's body (at most limit bytes, else ErrBodyTooLarge) into
 // memory and sets Body and GetBody, so the Transport can replay it on a retry.
-// Server-side requests (and so a ReverseProxy's outgoing copy) have no
+// Server-side requests (and so a proxy's outgoing copy) have no
 // GetBody; without one only bodiless requests are retried.
 func BufferBody(req *http.Request, limit int64) error {
 	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
