@@ -43,6 +43,13 @@ type Pool struct {
 	running int       // workers started and not yet exited
 	closed  bool
 
+	// epoch counts the janitor's ticks; a worker going idle is stamped
+	// with it, so that finding the long idle costs a busy worker nothing
+	// (no clock read, no timer per job).
+	epoch     uint64
+	janitorOn bool
+	stop      chan struct{} // closed by Close: the janitor returns
+
 	inline atomic.Int64 // handlers run on the caller because the pool was full
 	queued atomic.Int64 // callers that waited for a worker
 	free   sync.Pool    // *job, each with its done channel
@@ -55,7 +62,8 @@ type Pool struct {
 // worker is one goroutine of the pool; it takes its jobs from its own
 // channel, so that a caller hands a job to the worker it chose.
 type worker struct {
-	jobs chan *job // capacity 1: a worker has at most one job; nil stops it
+	jobs  chan *job // capacity 1: a worker has at most one job; nil stops it
+	epoch uint64    // the pool's epoch when it last went idle
 }
 
 // caller is a request waiting for a worker: the worker that frees up first
@@ -76,11 +84,12 @@ type job struct {
 	panicked any
 }
 
-// New returns a pool of at most max workers; a worker with nothing to do for
-// idle exits. With max workers busy, a caller waits up to wait for one to
-// free up (0: not at all) before it runs its handler itself.
-func New(max int, idle, wait time.Duration) *Pool {
-	return &Pool{max: max, idle: idle, wait: wait}
+// New returns a pool of at most size workers; a worker with nothing to do
+// for idle (at least a millisecond) exits. With size workers busy, a caller
+// waits up to wait for one to free up (0: not at all) before it runs its
+// handler itself.
+func New(size int, idle, wait time.Duration) *Pool {
+	return &Pool{max: size, idle: max(idle, time.Millisecond), wait: wait, stop: make(chan struct{})}
 }
 
 // ServeHTTP runs h.ServeHTTP(w, r) on an idle worker, or a new one, and
@@ -140,6 +149,11 @@ func (p *Pool) take() (wk *worker, started bool, c *caller) {
 	}
 	p.running++
 	p.wg.Add(1)
+	if !p.janitorOn {
+		p.janitorOn = true
+		p.wg.Add(1)
+		go p.janitor()
+	}
 	return &worker{jobs: make(chan *job, 1)}, true, nil
 }
 
@@ -168,6 +182,9 @@ func (p *Pool) await(c *caller, r *http.Request) *worker {
 	return <-c.got
 }
 
+// work runs wk's jobs until it is handed nil (Close, or the janitor
+// retiring it). It waits on its channel alone: a select with an idle
+// timer, reset after every job, cost a busy worker more than the handoff.
 func (p *Pool) work(wk *worker) {
 	var current *job // a job whose handler has not returned
 	defer func() {
@@ -184,32 +201,20 @@ func (p *Pool) work(wk *worker) {
 			p.exited()
 		}
 	}()
-	t := time.NewTimer(p.idle)
-	defer t.Stop()
 	for {
-		select {
-		case j := <-wk.jobs:
-			if j == nil { // Close
-				return
-			}
-			current = j
-			run(j)
-			current = nil
-			// Waiting again before the caller learns its handler returned:
-			// a caller's next request finds this worker idle.
-			stop := !p.release(wk)
-			j.done <- struct{}{}
-			if stop {
-				return
-			}
-			t.Reset(p.idle)
-		case <-t.C:
-			if p.retire(wk) {
-				return
-			}
-			// A caller took this worker as the timer fired: its job is on
-			// the way.
-			t.Reset(p.idle)
+		j := <-wk.jobs
+		if j == nil { // Close, or retired
+			return
+		}
+		current = j
+		run(j)
+		current = nil
+		// Waiting again before the caller learns its handler returned:
+		// a caller's next request finds this worker idle.
+		stop := !p.release(wk)
+		j.done <- struct{}{}
+		if stop {
+			return
 		}
 	}
 }
@@ -230,24 +235,57 @@ func (p *Pool) release(wk *worker) bool {
 		c.got <- wk
 		return true
 	}
+	wk.epoch = p.epoch
 	p.waiting = append(p.waiting, wk)
 	return true
 }
 
-// retire removes an idle worker from the pool; false when a caller has
-// just taken it.
-func (p *Pool) retire(wk *worker) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// The longest idle are first.
-	for i, w := range p.waiting {
-		if w == wk {
-			p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
-			p.running--
-			return true
+// janitor retires the workers idle for the pool's idle time, ticking every
+// half of it, while any worker runs.
+func (p *Pool) janitor() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.idle / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		if !p.retireIdle() {
+			return
 		}
 	}
-	return false
+}
+
+// retireIdle is one tick of the janitor: it stops the workers idle for
+// three ticks or more (between one and one and a half idle times) and says
+// whether the janitor is still needed.
+func (p *Pool) retireIdle() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		p.janitorOn = false
+		return false
+	}
+	p.epoch++
+	// waiting is in the order the workers went idle: the longest first.
+	n := 0
+	for _, wk := range p.waiting {
+		if p.epoch-wk.epoch < 3 {
+			break
+		}
+		wk.jobs <- nil // idle: its channel is empty
+		n++
+	}
+	clear(p.waiting[:n])
+	p.waiting = p.waiting[n:]
+	p.running -= n
+	if p.running == 0 {
+		p.janitorOn = false
+		return false
+	}
+	return true
 }
 
 // run calls the job's handler, carrying a panic over to the caller instead
@@ -278,6 +316,7 @@ func (p *Pool) Close() {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
+		close(p.stop)
 		for _, wk := range p.waiting {
 			wk.jobs <- nil
 		}

@@ -366,3 +366,41 @@ func BenchmarkServeHTTP(b *testing.B) {
 		})
 	})
 }
+
+// TestJanitorRetiresOnlyTheLongIdle: a worker is retired on the third of
+// the janitor's ticks after it went idle, never while it has had a job
+// since the tick before.
+func TestJanitorRetiresOnlyTheLongIdle(t *testing.T) {
+	p := New(4, time.Hour, 0) // the janitor's own ticks never come: the test ticks
+	exited := make(chan struct{}, 4)
+	p.exited = func() { exited <- struct{}{} }
+	defer p.Close()
+	serve := func() {
+		p.ServeHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}
+	serve()
+	for range 6 {
+		p.retireIdle()
+		serve()
+	}
+	p.retireIdle()
+	p.retireIdle()
+	select {
+	case <-exited:
+		t.Fatal("a worker was retired before it was idle for three ticks")
+	default:
+	}
+	if got := p.Workers(); got != 1 {
+		t.Fatalf("Workers() with one worker idle for two ticks = %d; want 1", got)
+	}
+	p.retireIdle()
+	waitFor(t, exited, "the worker idle for three ticks to exit")
+	if got := p.Workers(); got != 0 {
+		t.Errorf("Workers() after the idle worker was retired = %d; want 0", got)
+	}
+	// The pool still serves: a new worker starts.
+	serve()
+	if got := p.Workers(); got != 1 {
+		t.Errorf("Workers() after a call to an empty pool = %d; want 1", got)
+	}
+}
