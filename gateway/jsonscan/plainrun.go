@@ -38,3 +38,7 @@ var plain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// PlainLen is how many bytes at the start of b a JSON string holds as they
+// are: up to the first quote, backslash or control character.
+func PlainLen(b []byte) int { return plainRun(b) }

@@ -525,9 +525,19 @@ func (s *scanner) members(f *fastSchema) bool {
 			if s.I >= len(s.B) || s.B[s.I] != '"' {
 				return false
 			}
-			key, escaped, ok := s.Str()
-			if !ok || escaped {
-				return false // an escaped key is left to kin-openapi
+			var key []byte
+			idx, end := f.names.matchAt(s.B, s.I+1)
+			known := end >= 0
+			if known {
+				key = s.B[s.I+1 : end-1]
+				s.I = end
+			} else {
+				var escaped, ok bool
+				key, escaped, ok = s.Str()
+				if !ok || escaped {
+					return false // an escaped key is left to kin-openapi
+				}
+				idx, known = f.names.lookup(key)
 			}
 			s.WS()
 			if s.I >= len(s.B) || s.B[s.I] != ':' {
@@ -536,7 +546,6 @@ func (s *scanner) members(f *fastSchema) bool {
 			s.I++
 			s.WS()
 			vstart := s.I
-			idx, known := f.names.lookup(key)
 			if known {
 				if seenBig != nil {
 					if seenBig[idx] {

@@ -3,6 +3,8 @@ package validate
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/rankr/ghlgate/gateway/jsonscan"
 )
 
 // propTable finds an object member's property index from the key's bytes.
@@ -15,6 +17,18 @@ import (
 type propTable struct {
 	slots []propSlot // len is a power of two; idx < 0 marks an empty slot
 	shift uint
+
+	// The names again, grouped by their first two bytes (see matchAt).
+	starts []startSlot // len is a power of two; n == 0 marks an empty slot
+	cands  []propSlot  // each group's names, contiguous
+}
+
+// startSlot is a group of names with the same first two bytes (the first
+// and a quote for a one-byte name): cands[from:from+n].
+type startSlot struct {
+	h    uint16
+	n    uint16
+	from uint32
 }
 
 type propSlot struct {
@@ -38,7 +52,75 @@ func newPropTable(props map[string]int) propTable {
 		}
 		t.slots[i] = propSlot{key: key, idx: idx}
 	}
+	t.groupStarts(props)
 	return t
+}
+
+// groupStarts builds matchAt's index. A name that is empty or holds a byte
+// a JSON string cannot hold as it is (a quote, a backslash, a control
+// character) is left out: its key is always read as a string first.
+func (t *propTable) groupStarts(props map[string]int) {
+	groups := map[uint16][]propSlot{}
+	for key, idx := range props {
+		if key == "" || jsonscan.PlainLen([]byte(key)) != len(key) {
+			continue
+		}
+		h := startOf(key[0], '"')
+		if len(key) > 1 {
+			h = startOf(key[0], key[1])
+		}
+		groups[h] = append(groups[h], propSlot{key: key, idx: idx})
+	}
+	if len(groups) == 0 {
+		return
+	}
+	size := 2
+	for size < 2*len(groups) {
+		size *= 2
+	}
+	t.starts = make([]startSlot, size)
+	for h, g := range groups {
+		i := int(h) & (size - 1)
+		for t.starts[i].n != 0 {
+			i = (i + 1) & (size - 1)
+		}
+		t.starts[i] = startSlot{h: h, n: uint16(len(g)), from: uint32(len(t.cands))}
+		t.cands = append(t.cands, g...)
+	}
+}
+
+func startOf(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
+
+// matchAt finds the property whose name starts at b[i] and is closed by a
+// quote right after it, with no escape; i is just past a key's opening
+// quote. It returns the property's index and the position after the
+// closing quote, or end < 0 when no name matches that way (the key is then
+// read as a string and looked up). Most keys of an answer are property
+// names: comparing a key with the one or two names that share its first
+// two bytes costs less than scanning it for its closing quote and then
+// hashing it.
+func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
+	if len(t.starts) == 0 || i+1 >= len(b) {
+		return 0, -1
+	}
+	h := startOf(b[i], b[i+1])
+	mask := len(t.starts) - 1
+	for j := int(h) & mask; ; j = (j + 1) & mask {
+		e := &t.starts[j]
+		if e.n == 0 {
+			return 0, -1
+		}
+		if e.h != h {
+			continue
+		}
+		for _, c := range t.cands[e.from : e.from+uint32(e.n)] {
+			k := i + len(c.key)
+			if k < len(b) && b[k] == '"' && string(b[i:k]) == c.key {
+				return c.idx, k + 1
+			}
+		}
+		return 0, -1
+	}
 }
 
 // lookup returns key's index, or false when key names no property.

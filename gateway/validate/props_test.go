@@ -2,7 +2,10 @@ package validate
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
+
+	"github.com/rankr/ghlgate/gateway/jsonscan"
 )
 
 // TestPropTableAgreesWithAMap: every key of a property set is found at its
@@ -48,5 +51,55 @@ func TestEmptyPropTable(t *testing.T) {
 	var table propTable
 	if _, ok := table.lookup([]byte("id")); ok {
 		t.Error("an empty table found a key")
+	}
+}
+
+// TestMatchAtAgreesWithLookup: matchAt finds a key exactly when reading it
+// as a JSON string gives a property name with no escape, at that name's
+// index and just past its closing quote (the empty name excepted: it is
+// always left to Str and lookup). Keys are probed with what follows a key in an object, with
+// escapes, cut short, and at the end of the input.
+func TestMatchAtAgreesWithLookup(t *testing.T) {
+	names := []string{"", "a", "ab", "id", "dnd", "tags", "firstName", "firstNameLowerCase", "lastName",
+		"lastNameLowerCase", "lastActivity", "lastAttributionSource", "dateAdded", "dateUpdated", "dateOfBirth",
+		"a\"b", `back\slash`, "tab\there", "naïve", "\u00e9t\u00e9"}
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("f%d", i))
+	}
+	props := map[string]int{}
+	for i, name := range names {
+		props[name] = i
+	}
+	table := newPropTable(props)
+	var probes []string
+	for _, name := range names {
+		q := strconv.Quote(name)[1:] // the key as JSON writes it, past its opening quote
+		q = q[:len(q)-1]
+		probes = append(probes, name, q, name+"x", "x"+name, name+`\u0041`)
+		if len(name) > 1 {
+			probes = append(probes, name[:len(name)-1], name[:1]+`\u00`+fmt.Sprintf("%02x", name[1])+name[2:])
+		}
+	}
+	for _, key := range probes {
+		for _, after := range []string{`":1}`, `" : 1`, `"`, ``, `x":1`} {
+			b := []byte(`{"` + key + after)
+			s := jsonscan.Scanner{B: b, I: 1}
+			raw, escaped, ok := s.Str()
+			wantIdx, wantKnown := 0, false
+			if ok && !escaped {
+				wantIdx, wantKnown = props[string(raw)]
+				if !wantKnown {
+					wantIdx = 0
+				}
+			}
+			idx, end := table.matchAt(b, 2)
+			switch {
+			case end >= 0 && (!wantKnown || idx != wantIdx || end != s.I):
+				t.Errorf("matchAt(%q) = %d, end %d; Str and lookup give %q (escaped %v, ok %v, property %v %d, end %d)",
+					b, idx, end, raw, escaped, ok, wantKnown, wantIdx, s.I)
+			case end < 0 && wantKnown && len(raw) > 0:
+				t.Errorf("matchAt(%q) found nothing; want property %d (%q), end %d", b, wantIdx, raw, s.I)
+			}
+		}
 	}
 }
