@@ -266,7 +266,14 @@ func (p *Proxy) buffer(resp *http.Response) (body []byte, box *[]byte, err error
 	}
 	resp.Body = http.NoBody
 	resp.ContentLength = int64(len(body))
-	resp.Header["Content-Length"] = []string{strconv.Itoa(len(body))}
+	n := strconv.Itoa(len(body))
+	if v := resp.Header["Content-Length"]; len(v) == 1 {
+		// In place: a map holding eight entries (GHL's answers do) grows
+		// on any assignment, even to a key it has: 700 bytes per answer.
+		v[0] = n
+	} else {
+		resp.Header["Content-Length"] = []string{n}
+	}
 	delete(resp.Header, "Transfer-Encoding")
 	return body, box, nil
 }
