@@ -525,25 +525,30 @@ func (s *scanner) members(f *fastSchema) bool {
 			if s.I >= len(s.B) || s.B[s.I] != '"' {
 				return false
 			}
-			var key []byte
-			idx, end := f.names.matchAt(s.B, s.I+1)
+			// The key is B[keyStart:keyEnd], sliced only for the observer.
+			keyStart := s.I + 1
+			idx, end := f.names.matchAt(s.B, keyStart)
 			known := end >= 0
+			keyEnd := end - 1
 			if known {
-				key = s.B[s.I+1 : end-1]
 				s.I = end
 			} else {
-				var escaped, ok bool
-				key, escaped, ok = s.Str()
+				key, escaped, ok := s.Str()
 				if !ok || escaped {
 					return false // an escaped key is left to kin-openapi
 				}
+				keyEnd = s.I - 1
 				idx, known = f.names.lookup(key)
 			}
-			s.WS()
-			if s.I >= len(s.B) || s.B[s.I] != ':' {
-				return false
+			if s.I < len(s.B) && s.B[s.I] == ':' {
+				s.I++ // compact JSON, as GHL sends it
+			} else {
+				s.WS()
+				if s.I >= len(s.B) || s.B[s.I] != ':' {
+					return false
+				}
+				s.I++
 			}
-			s.I++
 			s.WS()
 			vstart := s.I
 			if known {
@@ -574,7 +579,7 @@ func (s *scanner) members(f *fastSchema) bool {
 				return false
 			}
 			if s.obs != nil && s.depth <= 2 && s.quiet == 0 {
-				s.obs.Member(s.depth, key, s.B[vstart:s.I])
+				s.obs.Member(s.depth, s.B[keyStart:keyEnd], s.B[vstart:s.I])
 			}
 			more, ok := s.After('}')
 			if !ok {

@@ -19,8 +19,18 @@ type propTable struct {
 	shift uint
 
 	// The names again, grouped by their first two bytes (see matchAt).
-	starts []startSlot // len is a power of two; n == 0 marks an empty slot
-	cands  []propSlot  // each group's names, contiguous
+	starts     []startSlot // len is a power of two; n == 0 marks an empty slot
+	startShift uint
+	cands      []startCand // each group's names, contiguous
+}
+
+// startCand is a name as matchAt compares it: eight bytes at a time.
+type startCand struct {
+	key  string
+	idx  int
+	head uint64 // the name's first eight bytes, little-endian, zero past its end
+	mask uint64 // which bytes of head are the name's
+	tail uint64 // its last eight bytes, for a name longer than eight
 }
 
 // startSlot is a group of names with the same first two bytes (the first
@@ -60,7 +70,7 @@ func newPropTable(props map[string]int) propTable {
 // a JSON string cannot hold as it is (a quote, a backslash, a control
 // character) is left out: its key is always read as a string first.
 func (t *propTable) groupStarts(props map[string]int) {
-	groups := map[uint16][]propSlot{}
+	groups := map[uint16][]startCand{}
 	for key, idx := range props {
 		if key == "" || jsonscan.PlainLen([]byte(key)) != len(key) {
 			continue
@@ -69,7 +79,13 @@ func (t *propTable) groupStarts(props map[string]int) {
 		if len(key) > 1 {
 			h = startOf(key[0], key[1])
 		}
-		groups[h] = append(groups[h], propSlot{key: key, idx: idx})
+		var pad [8]byte
+		n := copy(pad[:], key)
+		c := startCand{key: key, idx: idx, head: binary.LittleEndian.Uint64(pad[:]), mask: ^uint64(0) >> (64 - 8*n)}
+		if len(key) > 8 {
+			c.tail = binary.LittleEndian.Uint64([]byte(key[len(key)-8:]))
+		}
+		groups[h] = append(groups[h], c)
 	}
 	if len(groups) == 0 {
 		return
@@ -79,8 +95,9 @@ func (t *propTable) groupStarts(props map[string]int) {
 		size *= 2
 	}
 	t.starts = make([]startSlot, size)
+	t.startShift = uint(32 - bits.TrailingZeros(uint(size)))
 	for h, g := range groups {
-		i := int(h) & (size - 1)
+		i := t.startHome(h)
 		for t.starts[i].n != 0 {
 			i = (i + 1) & (size - 1)
 		}
@@ -91,6 +108,13 @@ func (t *propTable) groupStarts(props map[string]int) {
 
 func startOf(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
 
+// startHome is a group's first slot: a multiplicative hash of its two
+// bytes (their low bits alone would put every name whose second letter is
+// an a in one run of slots).
+func (t *propTable) startHome(h uint16) int {
+	return int((uint32(h) * 0x9E3779B1) >> t.startShift)
+}
+
 // matchAt finds the property whose name starts at b[i] and is closed by a
 // quote right after it, with no escape; i is just past a key's opening
 // quote. It returns the property's index and the position after the
@@ -100,12 +124,14 @@ func startOf(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
 // two bytes costs less than scanning it for its closing quote and then
 // hashing it.
 func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
-	if len(t.starts) == 0 || i+1 >= len(b) {
+	if len(t.starts) == 0 || i+8 > len(b) {
+		// Near the end of the input: every key is read as a string.
 		return 0, -1
 	}
-	h := startOf(b[i], b[i+1])
+	w := binary.LittleEndian.Uint64(b[i:])
+	h := startOf(byte(w), byte(w>>8)) // the first two bytes
 	mask := len(t.starts) - 1
-	for j := int(h) & mask; ; j = (j + 1) & mask {
+	for j := t.startHome(h); ; j = (j + 1) & mask {
 		e := &t.starts[j]
 		if e.n == 0 {
 			return 0, -1
@@ -113,9 +139,15 @@ func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
 		if e.h != h {
 			continue
 		}
-		for _, c := range t.cands[e.from : e.from+uint32(e.n)] {
+		cs := t.cands[e.from : e.from+uint32(e.n)]
+		for ci := range cs {
+			c := &cs[ci] // not a copy of the candidate per iteration
 			k := i + len(c.key)
-			if k < len(b) && b[k] == '"' && string(b[i:k]) == c.key {
+			if w&c.mask != c.head || k >= len(b) || b[k] != '"' {
+				continue
+			}
+			if len(c.key) <= 8 ||
+				binary.LittleEndian.Uint64(b[k-8:]) == c.tail && (len(c.key) <= 16 || string(b[i+8:k-8]) == c.key[8:len(c.key)-8]) {
 				return c.idx, k + 1
 			}
 		}
