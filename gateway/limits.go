@@ -14,25 +14,6 @@ import (
 	"github.com/rankr/ghlgate/gateway/ratelimit"
 )
 
-// rateHeaders are GHL's rate-limit headers: on the way back to the client the
-// gateway's own figures replace GHL's (they describe the tightest budget that
-// applies, which GHL's alone do not).
-// They are kept canonical (http.CanonicalHeaderKey), so that removing one
-// is a map delete: GHL's spelling X-RateLimit-* is not canonical, and
-// Header.Del would canonicalize (and allocate) each on every request.
-var rateHeaders = canonical(
-	ratelimit.HeaderMax, ratelimit.HeaderRemaining, ratelimit.HeaderInterval,
-	ratelimit.HeaderLimitDaily, ratelimit.HeaderDailyRemaining, "RateLimit", "RateLimit-Policy",
-)
-
-func canonical(keys ...string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = http.CanonicalHeaderKey(k)
-	}
-	return out
-}
-
 // laneHeader lets a client put a request in a lane. Only a client whose key
 // names no lane may use it, and only for a lane with no reserve: a client may
 // lower its priority, never claim a reserved share.
@@ -131,13 +112,10 @@ func (g *Gateway) lane(x *exchange) string {
 }
 
 // setRateHeaders replaces an upstream answer's rate-limit headers with the
-// gateway's decision.
+// gateway's decision (Headers removes those it does not set).
 func setRateHeaders(x *exchange, h http.Header) {
 	if x.limit == nil {
 		return
-	}
-	for _, k := range rateHeaders {
-		delete(h, k) // what h.Del does with a canonical key
 	}
 	x.limit.Headers(h)
 }

@@ -214,14 +214,16 @@ func (l *Limiter) DecideInto(ctx context.Context, req Request, d *Decision) erro
 	if sc == nil {
 		sc = new(scratch)
 	}
+	checks, meta := sc.checks[:0], sc.meta[:0]
 	defer func() {
-		// No keys kept alive by the pool (clear: no zeroed copy on the stack).
-		clear(sc.checks[:])
-		clear(sc.meta[:])
-		clear(sc.states[:])
+		// No keys kept alive by the pool (clear: no zeroed copy on the
+		// stack); only the entries this decision used hold any.
+		n := min(len(checks), len(sc.checks))
+		clear(sc.checks[:n])
+		clear(sc.meta[:n])
+		clear(sc.states[:n])
 		l.scratch.Put(sc)
 	}()
-	checks, meta := sc.checks[:0], sc.meta[:0]
 	add := func(key string, name string, max int, iv time.Duration, daily bool) {
 		checks = append(checks, Check{Key: key, Limit: Limit{Name: name, Max: max, Interval: iv}})
 		meta = append(meta, budget{name: name, daily: daily})
@@ -257,9 +259,9 @@ func (l *Limiter) DecideInto(ctx context.Context, req Request, d *Decision) erro
 			l.refusedCount.Add(1)
 			return nil
 		}
-		locKey = req.Stage + "|l|" + req.Location
+		locKey = ls.key
 		if daily > 0 {
-			add(locKey+"|d", LimitLocationDaily, daily, Day, true)
+			add(ls.dailyKey, LimitLocationDaily, daily, Day, true)
 		}
 		if max > 0 {
 			reserve := l.laneMax[req.Lane]

@@ -175,6 +175,49 @@ func TestDecisionHeaders(t *testing.T) {
 	}
 }
 
+// TestDecisionHeadersReplaceGHLs: on an upstream answer, Headers replaces
+// GHL's rate-limit headers: those the decision sets carry the gateway's
+// figures, the rest are removed, and other headers are left alone.
+func TestDecisionHeadersReplaceGHLs(t *testing.T) {
+	ghl := func() http.Header {
+		return http.Header{
+			"Content-Type":                      {"application/json"},
+			"X-Ratelimit-Max":                   {"100"},
+			"X-Ratelimit-Remaining":             {"3"},
+			"X-Ratelimit-Interval-Milliseconds": {"10000"},
+			"X-Ratelimit-Limit-Daily":           {"200000"},
+			"X-Ratelimit-Daily-Remaining":       {"17"},
+			"Ratelimit":                         {`"ghl";r=3`},
+			"Ratelimit-Policy":                  {`"ghl";q=100`},
+		}
+	}
+	tests := []struct {
+		name string
+		d    Decision
+		want map[string]string // "" : absent
+	}{
+		{"interval budget only", Decision{Allowed: true, Max: 50, Remaining: 49, Interval: time.Second},
+			map[string]string{HeaderMax: "50", HeaderRemaining: "49", HeaderInterval: "1000",
+				HeaderLimitDaily: "", HeaderDailyRemaining: "", "RateLimit": "", "RateLimit-Policy": "", "Content-Type": "application/json"}},
+		{"no budget applied", Decision{Allowed: true},
+			map[string]string{HeaderMax: "", HeaderRemaining: "", HeaderInterval: "", HeaderLimitDaily: "",
+				HeaderDailyRemaining: "", "RateLimit": "", "RateLimit-Policy": "", "Content-Type": "application/json"}},
+		{"daily budget only", Decision{Allowed: true, DailyMax: 10, DailyRemaining: 9},
+			map[string]string{HeaderMax: "", HeaderRemaining: "", HeaderLimitDaily: "10", HeaderDailyRemaining: "9"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := ghl()
+			tc.d.Headers(h)
+			for k, v := range tc.want {
+				if got := h.Get(k); got != v {
+					t.Errorf("header %s = %q; want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
 // Prefer: wait smooths a burst: requests are held until they fit instead of
 // failing, within the client's N and the limiter's max_wait.
 func TestWaitSmoothsBurst(t *testing.T) {

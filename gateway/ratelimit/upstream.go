@@ -28,6 +28,9 @@ const (
 // and which then holds that replica too.
 type locState struct {
 	stage, location string
+	// key is the location's budget key (stage|l|location) and dailyKey its
+	// daily one: made once, not per request.
+	key, dailyKey string
 
 	mu sync.Mutex
 	// Calibrated budget (0: use the configured rule).
@@ -60,7 +63,8 @@ func (l *Limiter) location(stage, location string) *locState {
 		if l.locs == nil {
 			l.locs = make(map[locKey]*locState)
 		}
-		ls = &locState{stage: stage, location: location}
+		k := stage + "|l|" + location
+		ls = &locState{stage: stage, location: location, key: k, dailyKey: k + "|d"}
 		l.locs[key] = ls
 	}
 	return ls
