@@ -193,7 +193,7 @@ func serveGateway(ctx context.Context, cfgPath string, stdin io.Reader, stdout i
 		return err
 	}
 	defer s.Close()
-	srv, err := serve(s.Handler())
+	srv, err := serveGatewayHTTP(s)
 	if err != nil {
 		return err
 	}

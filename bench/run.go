@@ -222,7 +222,7 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 		return nil, err
 	}
 	defer gw.Close()
-	gws, err := serve(gw.Handler())
+	gws, err := serveGatewayHTTP(gw)
 	if err != nil {
 		return nil, err
 	}

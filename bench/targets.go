@@ -39,13 +39,21 @@ type server struct {
 	ln  net.Listener
 }
 
-func serve(h http.Handler) (*server, error) {
+func serve(h http.Handler) (*server, error) { return serveTracked(h, nil) }
+
+// serveGatewayHTTP serves a gateway as ghlgate serve does: with its
+// connection hook (TrackConn), which decides where the pipeline runs.
+func serveGatewayHTTP(gw *gateway.Server) (*server, error) {
+	return serveTracked(gw.Handler(), gw.TrackConn)
+}
+
+func serveTracked(h http.Handler, connState func(net.Conn, http.ConnState)) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s := &server{url: "http://" + ln.Addr().String(), ln: ln,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog()}}
+		srv: &http.Server{Handler: h, ConnState: connState, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog()}}
 	go s.srv.Serve(ln) //nolint:errcheck // ErrServerClosed on close
 	return s, nil
 }

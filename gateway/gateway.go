@@ -115,7 +115,11 @@ type Gateway struct {
 	// workers run the pipeline off the connections' goroutines (see
 	// package workers); api is the pipeline as their handler.
 	workers *workers.Pool
-	api     http.Handler
+	// conns counts the open client connections, when the server reports
+	// them (connsTracked; see TrackConn).
+	conns        atomic.Int64
+	connsTracked atomic.Bool
+	api          http.Handler
 	// required holds each operation's flattened scopes for the audit
 	// record, computed once (read-only after New).
 	required map[*openapi.Operation][]string

@@ -545,11 +545,15 @@ func TestByIDReadLocationOnEveryPath(t *testing.T) {
 	}
 }
 
-// TestWorkerMetrics: API requests run on the pipeline's workers, and the
-// metrics say how many there are and whether the pool ever ran full.
+// TestWorkerMetrics: with many connections open, API requests run on the
+// pipeline's workers, and the metrics say how many there are and whether
+// the pool ever ran full.
 func TestWorkerMetrics(t *testing.T) {
 	h := start(t, nil)
 	qa := h.Key(t, auth.CreateRequest{Name: "qa", Scopes: []string{"contacts.readonly"}, Stages: []string{"staging"}})
+	for range 300 { // as the server would report them; with few, no worker runs
+		h.Server.TrackConn(nil, http.StateNew)
+	}
 	for range 3 {
 		if a := h.do(t, "GET", "/staging/contacts/?locationId=ve9EPM428h8vShlRW1KT&limit=5", qa, ""); a.status != 200 {
 			t.Fatalf("staging search = %d %s; want 200", a.status, a.raw)

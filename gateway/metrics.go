@@ -137,4 +137,6 @@ func (g *Gateway) writeWorkerMetrics(b *strings.Builder) {
 	fmt.Fprintf(b, "ghlgate_workers_queued_total %d\n", g.workers.Queued())
 	b.WriteString("# HELP ghlgate_workers_full_total Requests run on their connection's goroutine because every worker stayed busy for " + workerWait.String() + ".\n# TYPE ghlgate_workers_full_total counter\n")
 	fmt.Fprintf(b, "ghlgate_workers_full_total %d\n", g.workers.Inline())
+	b.WriteString("# HELP ghlgate_connections Open client connections, as the server reports them (the pipeline runs on the worker pool above " + strconv.Itoa(inlineConns) + ").\n# TYPE ghlgate_connections gauge\n")
+	fmt.Fprintf(b, "ghlgate_connections %d\n", g.conns.Load())
 }

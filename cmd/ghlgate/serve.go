@@ -72,6 +72,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, verify bool) error 
 	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
+		ConnState:         s.TrackConn,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -66,7 +66,10 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)
 	}
-	hs := httptest.NewServer(s.Handler())
+	// Served as ghlgate serve serves it: with its connection hook.
+	hs := httptest.NewUnstartedServer(s.Handler())
+	hs.Config.ConnState = s.TrackConn
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		s.Close()

@@ -1,6 +1,8 @@
 // Package workers runs HTTP handlers on a pool of long-lived goroutines, so
 // that the deep part of serving a request does not live on the connection's
-// own goroutine.
+// own goroutine. The gateway uses it only while many connections are open
+// (see the gateway's TrackConn): with few, the stacks it saves are fewer
+// than its workers' own, and the hand-off costs more than it saves.
 //
 // net/http serves each connection on one goroutine for the connection's
 // whole life. A Go stack only grows in steps of two, and the garbage
