@@ -256,7 +256,9 @@ func saneID(s string) bool {
 func newID() string {
 	var b [12]byte
 	rand.Read(b[:]) //nolint:errcheck // never fails
-	return hex.EncodeToString(b[:])
+	var h [24]byte  // on the stack: one allocation, the string
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // recoverPanic turns a panic into a 500 problem and a log line with the

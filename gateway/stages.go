@@ -326,9 +326,16 @@ func (g *Gateway) validateRequest(x *exchange) error {
 
 // contactCacheKey names a contact in the location cache: per stage, and per
 // client in the sandbox, where every client has its own dataset.
+// A request asks for its contact's key two or three times (budget, look-up,
+// the answer's location): it is made once.
 func (g *Gateway) contactCacheKey(x *exchange, contactID string) string {
-	if x.stage == config.StageSandbox {
-		return x.stage + "/" + x.client() + "/" + contactID
+	if x.contactKey != "" && x.contactKeyID == contactID {
+		return x.contactKey
 	}
-	return x.stage + "/" + contactID
+	key := x.stage + "/" + contactID
+	if x.stage == config.StageSandbox {
+		key = x.stage + "/" + x.client() + "/" + contactID
+	}
+	x.contactKey, x.contactKeyID = key, contactID
+	return key
 }

@@ -37,6 +37,8 @@ type exchange struct {
 	// budget is the location the request's rate limits spend (see
 	// budgetLocation), once decided.
 	budget string
+	// contactKey is contactKeyID's key in the location cache, once made.
+	contactKey, contactKeyID string
 
 	// testTraffic is true when the request is marked as test data.
 	testTraffic bool

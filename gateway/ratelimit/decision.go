@@ -130,7 +130,8 @@ func (d *Decision) Headers(h http.Header) {
 			}
 		}
 	}()
-	b := make([]byte, 0, 64+64*d.n)
+	var space [512]byte // on the stack: the values' one allocation is their string
+	b := space[:0]
 	num := func(key string, owned int, v int64) {
 		b = strconv.AppendInt(b, v, 10)
 		keys[n], ends[n] = key, len(b)
