@@ -133,7 +133,7 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 		}
 		if ok {
 			x.location = loc
-			g.locCache.Put(g.contactCacheKey(x, x.params["contactId"]), loc, g.now())
+			g.locCache.Put(g.contactCacheKey(x, x.params["contactId"]), loc, x.start)
 			if len(x.key.Locations) > 0 && !x.key.AllowsLocation(loc) {
 				// The body is never sent: a key for one location cannot read
 				// another's contacts by guessing ids.

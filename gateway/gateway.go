@@ -382,7 +382,8 @@ func (g *Gateway) finish(x *exchange) {
 	if x.decision == "" {
 		x.decision, x.reason = audit.Allow, problem.ReasonAllowed
 	}
-	elapsed := g.now().Sub(x.start)
+	end := g.now()
+	elapsed := end.Sub(x.start)
 	var required, held []string
 	if x.op != nil {
 		var ok bool
@@ -400,20 +401,20 @@ func (g *Gateway) finish(x *exchange) {
 		UpstreamStatus: x.upstreamStatus, LatencyMS: float64(elapsed.Microseconds()) / 1000, RemoteAddr: x.r.RemoteAddr,
 	})
 	g.metrics.observe(x.decision, x.reason, x.stage)
-	g.accessLog(x, elapsed)
+	g.accessLog(x, end, elapsed)
 }
 
 // accessLog writes the request's access line. It builds the record itself
 // rather than through Logger.LogAttrs, which walks the stack for the
 // caller's source position on every call: a position the access line never
 // prints, and the most expensive part of logging it.
-func (g *Gateway) accessLog(x *exchange, elapsed time.Duration) {
+func (g *Gateway) accessLog(x *exchange, end time.Time, elapsed time.Duration) {
 	ctx := context.Background()
 	h := g.log.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "access", 0)
+	rec := slog.NewRecord(end, slog.LevelInfo, "access", 0)
 	rec.AddAttrs(
 		slog.String("request_id", x.id), slog.String("method", x.r.Method), slog.String("route", x.route()),
 		slog.String("operation_id", x.operationID()), slog.String("stage", x.stage), slog.Int("status", x.status),

@@ -23,7 +23,7 @@ func (g *Gateway) rateLimit(x *exchange) error {
 	if g.limiter == nil {
 		return nil
 	}
-	req := ratelimit.Request{Stage: x.stage, Client: x.client(), Location: g.budgetLocation(x), Lane: g.lane(x), Now: g.now()}
+	req := ratelimit.Request{Stage: x.stage, Client: x.client(), Location: g.budgetLocation(x), Lane: g.lane(x), Now: x.start}
 	d := &x.limitSpace
 	var err error
 	if wait, ok := ratelimit.PreferWait(x.r.Header); ok {
@@ -87,7 +87,7 @@ func (g *Gateway) resolveBudgetLocation(x *exchange) string {
 		return x.location
 	}
 	if id := x.params["contactId"]; id != "" {
-		if loc, ok := g.locCache.Get(g.contactCacheKey(x, id), g.now()); ok {
+		if loc, ok := g.locCache.Get(g.contactCacheKey(x, id), x.start); ok {
 			return loc
 		}
 	}

@@ -282,7 +282,7 @@ func (e *errLookupAnswered) Error() string {
 // exchange's stage, through a cache.
 func (g *Gateway) contactLocation(x *exchange, contactID string) (string, error) {
 	cacheKey := g.contactCacheKey(x, contactID)
-	if loc, ok := g.locCache.Get(cacheKey, g.now()); ok {
+	if loc, ok := g.locCache.Get(cacheKey, x.start); ok {
 		return loc, nil
 	}
 	ctx, cancel := context.WithTimeout(x.r.Context(), g.cfg.Upstream.Timeout)

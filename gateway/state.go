@@ -16,6 +16,10 @@ import (
 // request and is passed explicitly; nothing travels in the context but
 // cancellation.
 type exchange struct {
+	// start is when the request arrived. The stages take it as their
+	// "now" (rate limits, the location cache): they run within
+	// microseconds of it, and each clock read saved is one fewer
+	// clock_gettime, which costs a virtual machine more than a bare one.
 	start time.Time
 	id    string
 	w     http.ResponseWriter
