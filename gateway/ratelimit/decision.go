@@ -122,14 +122,7 @@ func (d *Decision) Headers(h http.Header) {
 	// Overwriting a header is one map assignment; removing GHL's first
 	// and adding the gateway's was two (seven deletions, 2,000
 	// instructions per answer).
-	var set uint8 // bit i: ownedHeaders[i] is set
-	defer func() {
-		for i, k := range ownedHeaders {
-			if set&(1<<i) == 0 {
-				delete(h, k)
-			}
-		}
-	}()
+	var set uint8       // bit i: ownedHeaders[i] is set
 	var space [512]byte // on the stack: the values' one allocation is their string
 	b := space[:0]
 	num := func(key string, owned int, v int64) {
@@ -187,6 +180,11 @@ func (d *Decision) Headers(h http.Header) {
 		keys[n], ends[n] = canonRateLimit, len(b)
 		n++
 		set |= 1 << ownRateLimit
+	}
+	for i, k := range ownedHeaders {
+		if set&(1<<i) == 0 {
+			delete(h, k)
+		}
 	}
 	if n == 0 {
 		return
