@@ -533,12 +533,12 @@ func (s *scanner) members(f *fastSchema) bool {
 			if known {
 				s.I = end
 			} else {
-				key, escaped, ok := s.Str()
-				if !ok || escaped {
-					return false // an escaped key is left to kin-openapi
+				// Not a property name: read it as a string (an escaped key
+				// is left to kin-openapi).
+				if _, escaped, ok := s.Str(); !ok || escaped {
+					return false
 				}
 				keyEnd = s.I - 1
-				idx, known = f.names.lookup(key)
 			}
 			if s.I < len(s.B) && s.B[s.I] == ':' {
 				s.I++ // compact JSON, as GHL sends it

@@ -7,21 +7,22 @@ import (
 	"github.com/rankr/ghlgate/gateway/jsonscan"
 )
 
-// propTable finds an object member's property index from the key's bytes.
-// A contact has about 80 members, each looked up once per answer; with a
-// map[string]int that lookup (hashing, control-group matching) was about a
-// quarter of the fast path's instructions. The table is open addressing
-// over a hash of the key's length and its first and last eight bytes,
-// sized to at most half full, so a lookup is a few multiplies and one
-// comparison of the candidate key.
+// propTable finds an object member's property index from the bytes of its
+// key, where the key starts in the answer (matchAt). A contact has about 80
+// members, each looked up once per answer: with a map[string]int, finding
+// the key's end and hashing it was about a quarter of the fast path's
+// instructions. Here the names are grouped by their first two bytes
+// (open addressing, at most half full), and a key is compared with the one
+// or two names of its group eight bytes at a time, the quote after it
+// included.
 type propTable struct {
-	slots []propSlot // len is a power of two; idx < 0 marks an empty slot
-	shift uint
-
-	// The names again, grouped by their first two bytes (see matchAt).
 	starts     []startSlot // len is a power of two; n == 0 marks an empty slot
 	startShift uint
 	cands      []startCand // each group's names, contiguous
+	// emptyAt is one more than the index of the property named "" (0:
+	// none, so that the zero table finds nothing): its key is a lone pair
+	// of quotes, with no first byte to group by.
+	emptyAt int
 }
 
 // startCand is a name as matchAt compares it: eight bytes at a time.
@@ -41,38 +42,19 @@ type startSlot struct {
 	from uint32
 }
 
-type propSlot struct {
-	key string
-	idx int
-}
-
+// newPropTable indexes props (name → index). A name holding a byte a JSON
+// string cannot hold as it is (a quote, a backslash, a control character)
+// is left out: its key is always escaped in the answer, and the fast check
+// leaves escaped keys to kin-openapi.
 func newPropTable(props map[string]int) propTable {
-	size := 2
-	for size < 2*len(props) {
-		size *= 2
-	}
-	t := propTable{slots: make([]propSlot, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
-	for i := range t.slots {
-		t.slots[i].idx = -1
-	}
-	for key, idx := range props {
-		i := t.home([]byte(key))
-		for t.slots[i].idx >= 0 {
-			i = (i + 1) & (len(t.slots) - 1)
-		}
-		t.slots[i] = propSlot{key: key, idx: idx}
-	}
-	t.groupStarts(props)
-	return t
-}
-
-// groupStarts builds matchAt's index. A name that is empty or holds a byte
-// a JSON string cannot hold as it is (a quote, a backslash, a control
-// character) is left out: its key is always read as a string first.
-func (t *propTable) groupStarts(props map[string]int) {
+	var t propTable
 	groups := map[uint16][]startCand{}
 	for key, idx := range props {
-		if key == "" || jsonscan.PlainLen([]byte(key)) != len(key) {
+		if key == "" {
+			t.emptyAt = idx + 1
+			continue
+		}
+		if jsonscan.PlainLen([]byte(key)) != len(key) {
 			continue
 		}
 		h := startOf(key[0], '"')
@@ -88,7 +70,7 @@ func (t *propTable) groupStarts(props map[string]int) {
 		groups[h] = append(groups[h], c)
 	}
 	if len(groups) == 0 {
-		return
+		return t
 	}
 	size := 2
 	for size < 2*len(groups) {
@@ -104,6 +86,7 @@ func (t *propTable) groupStarts(props map[string]int) {
 		t.starts[i] = startSlot{h: h, n: uint16(len(g)), from: uint32(len(t.cands))}
 		t.cands = append(t.cands, g...)
 	}
+	return t
 }
 
 func startOf(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
@@ -118,17 +101,27 @@ func (t *propTable) startHome(h uint16) int {
 // matchAt finds the property whose name starts at b[i] and is closed by a
 // quote right after it, with no escape; i is just past a key's opening
 // quote. It returns the property's index and the position after the
-// closing quote, or end < 0 when no name matches that way (the key is then
-// read as a string and looked up). Most keys of an answer are property
-// names: comparing a key with the one or two names that share its first
-// two bytes costs less than scanning it for its closing quote and then
-// hashing it.
+// closing quote, or end < 0 when no name matches that way. Every name a
+// key can spell without an escape is in the table, so a key that is not
+// escaped and not matched names no property.
 func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
-	if len(t.starts) == 0 || i+8 > len(b) {
-		// Near the end of the input: every key is read as a string.
+	if i < len(b) && b[i] == '"' {
+		if t.emptyAt > 0 {
+			return t.emptyAt - 1, i + 1
+		}
 		return 0, -1
 	}
-	w := binary.LittleEndian.Uint64(b[i:])
+	if len(t.starts) == 0 || i+1 >= len(b) {
+		return 0, -1
+	}
+	var w uint64 // the key's first eight bytes, zero past the input's end
+	if i+8 <= len(b) {
+		w = binary.LittleEndian.Uint64(b[i:])
+	} else {
+		for j, c := range b[i:] {
+			w |= uint64(c) << (8 * j)
+		}
+	}
 	h := startOf(byte(w), byte(w>>8)) // the first two bytes
 	mask := len(t.starts) - 1
 	for j := t.startHome(h); ; j = (j + 1) & mask {
@@ -143,7 +136,7 @@ func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
 		for ci := range cs {
 			c := &cs[ci] // not a copy of the candidate per iteration
 			k := i + len(c.key)
-			if w&c.mask != c.head || k >= len(b) || b[k] != '"' {
+			if k >= len(b) || w&c.mask != c.head || b[k] != '"' {
 				continue
 			}
 			if len(c.key) <= 8 ||
@@ -153,36 +146,4 @@ func (t *propTable) matchAt(b []byte, i int) (idx, end int) {
 		}
 		return 0, -1
 	}
-}
-
-// lookup returns key's index, or false when key names no property.
-func (t *propTable) lookup(key []byte) (int, bool) {
-	if len(t.slots) == 0 {
-		return 0, false
-	}
-	for i := t.home(key); ; i = (i + 1) & (len(t.slots) - 1) {
-		s := &t.slots[i]
-		if s.idx < 0 {
-			return 0, false
-		}
-		if s.key == string(key) {
-			return s.idx, true
-		}
-	}
-}
-
-// home is key's first slot: a multiplicative hash of its length and of its
-// first and last eight bytes (overlapping below sixteen; keys shorter than
-// eight are read a byte at a time).
-func (t *propTable) home(key []byte) int {
-	var a, b uint64
-	if n := len(key); n >= 8 {
-		a, b = binary.LittleEndian.Uint64(key), binary.LittleEndian.Uint64(key[n-8:])
-	} else {
-		for i, c := range key {
-			a |= uint64(c) << (8 * i)
-		}
-	}
-	h := (a*0x9E3779B97F4A7C15 ^ b*0xC2B2AE3D27D4EB4F ^ uint64(len(key))) * 0x165667B19E3779F9
-	return int(h >> t.shift)
 }

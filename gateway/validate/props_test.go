@@ -10,7 +10,8 @@ import (
 
 // TestPropTableAgreesWithAMap: every key of a property set is found at its
 // index, and keys near them (prefixes, one byte changed, one more byte, the
-// empty key, other lengths) are not, for sets of many sizes.
+// empty key, other lengths) are not, for sets of many sizes, also where the
+// key ends the input.
 func TestPropTableAgreesWithAMap(t *testing.T) {
 	names := []string{"", "a", "id", "dnd", "tags", "email", "phone", "source", "website", "timezone",
 		"firstName", "firstNameLowerCase", "lastName", "lastNameLowerCase", "fullNameLowerCase",
@@ -28,9 +29,12 @@ func TestPropTableAgreesWithAMap(t *testing.T) {
 		table := newPropTable(props)
 		probe := func(key string) {
 			want, wantOK := props[key]
-			got, ok := table.lookup([]byte(key))
-			if ok != wantOK || got != want {
-				t.Errorf("%d properties: lookup(%q) = %d, %v; want %d, %v", n, key, got, ok, want, wantOK)
+			// The key as an object holds it, and at the very end of the input.
+			for _, b := range [][]byte{[]byte(`"` + key + `":1}`), []byte(`"` + key + `"`)} {
+				got, end := table.matchAt(b, 1)
+				if ok := end >= 0; ok != wantOK || (ok && (got != want || end != len(key)+2)) {
+					t.Errorf("%d properties: matchAt(%q) = %d, end %d; want %d, %v, end %d", n, b, got, end, want, wantOK, len(key)+2)
+				}
 			}
 		}
 		for _, name := range names {
@@ -49,18 +53,19 @@ func TestPropTableAgreesWithAMap(t *testing.T) {
 // TestEmptyPropTable: a schema without properties finds nothing.
 func TestEmptyPropTable(t *testing.T) {
 	var table propTable
-	if _, ok := table.lookup([]byte("id")); ok {
-		t.Error("an empty table found a key")
+	for _, b := range []string{`"id":1}`, `"":1}`} {
+		if _, end := table.matchAt([]byte(b), 1); end >= 0 {
+			t.Errorf("an empty table found the key of %s", b)
+		}
 	}
 }
 
-// TestMatchAtAgreesWithLookup: matchAt finds a key exactly when reading it
+// TestMatchAtAgreesWithStr: matchAt finds a key exactly when reading it
 // as a JSON string gives a property name with no escape, at that name's
-// index and just past its closing quote. It may leave a key to Str and
-// lookup only when the key is empty or fewer than eight bytes of input
-// are left from its start. Keys are probed with what follows a key in an object, with
+// index and just past its closing quote, the empty name and keys at the end
+// of the input included. Keys are probed with what follows a key in an object, with
 // escapes, cut short, and at the end of the input.
-func TestMatchAtAgreesWithLookup(t *testing.T) {
+func TestMatchAtAgreesWithStr(t *testing.T) {
 	names := []string{"", "a", "ab", "id", "dnd", "tags", "firstName", "firstNameLowerCase", "lastName",
 		"lastNameLowerCase", "lastActivity", "lastAttributionSource", "dateAdded", "dateUpdated", "dateOfBirth",
 		"a\"b", `back\slash`, "tab\there", "naïve", "\u00e9t\u00e9"}
@@ -96,9 +101,9 @@ func TestMatchAtAgreesWithLookup(t *testing.T) {
 			idx, end := table.matchAt(b, 2)
 			switch {
 			case end >= 0 && (!wantKnown || idx != wantIdx || end != s.I):
-				t.Errorf("matchAt(%q) = %d, end %d; Str and lookup give %q (escaped %v, ok %v, property %v %d, end %d)",
+				t.Errorf("matchAt(%q) = %d, end %d; Str and the names give %q (escaped %v, ok %v, property %v %d, end %d)",
 					b, idx, end, raw, escaped, ok, wantKnown, wantIdx, s.I)
-			case end < 0 && wantKnown && len(raw) > 0 && len(b)-2 >= 8:
+			case end < 0 && wantKnown:
 				t.Errorf("matchAt(%q) found nothing; want property %d (%q), end %d", b, wantIdx, raw, s.I)
 			}
 		}
