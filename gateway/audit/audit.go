@@ -12,6 +12,18 @@
 // single cost of a request through the gateway; a segment costs about a
 // fifth of that per record. Searches decode the lines of the segments they
 // keep.
+//
+// The lines of a segment are stored compressed (column packed, an S2 block
+// of github.com/klauspost/compress/s2; lines is then empty): SQLite's cost
+// is per page written, twice (the WAL, then the checkpoint), and the lines
+// of one batch repeat most of their bytes. 256 lines of about 350 bytes
+// take 23 pages as they are and 2 packed (S2 makes them about 13 times
+// smaller, in about 0.1 µs per record); BenchmarkWrite went from about 5 µs
+// to about 1 µs per record. zstd packs twice as tight at three times the
+// cost, and the pages saved no longer pay for it. Segments written before
+// packing keep their lines as text and are read as before; in SQL, a packed
+// segment's lines are bytes, not text (ghlgate audit query and the JSON-lines
+// file read them).
 package audit
 
 import (
@@ -29,6 +41,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/rankr/ghlgate/store"
 )
@@ -72,6 +86,12 @@ var migrations = []store.Migration{{
 	// Each record of version 1 becomes a segment of its own.
 	SQLite:   segmentsMigration("INTEGER PRIMARY KEY AUTOINCREMENT", "char(10)"),
 	Postgres: segmentsMigration("BIGSERIAL PRIMARY KEY", "chr(10)"),
+}, {
+	Version: 3,
+	Name:    "packed audit segments",
+	// NULL in the segments written before: their lines are text.
+	SQLite:   `ALTER TABLE audit_segments ADD COLUMN packed BLOB`,
+	Postgres: `ALTER TABLE audit_segments ADD COLUMN packed BYTEA`,
 }}
 
 // recordsMigration is migration 1 in a dialect: its id column.
@@ -148,6 +168,7 @@ type Trail struct {
 	// Owned by the writer goroutine.
 	insert *sql.Stmt
 	buf    []byte
+	packed []byte
 }
 
 // New migrates the audit table, opens the file and starts the writer.
@@ -294,8 +315,8 @@ func (t *Trail) run() {
 // few lines it does not need.
 const segmentSize = 256
 
-const insertSegment = `INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines)
-	VALUES (?, ?, ?, ?, ?, ?)`
+const insertSegment = `INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines, packed)
+	VALUES (?, ?, ?, ?, ?, '', ?)`
 
 // prepared is the segment INSERT, prepared once on the pool and bound to
 // each batch's transaction: only the writer goroutine uses it.
@@ -341,8 +362,9 @@ func (t *Trail) write(batch []Record) error {
 		seg := batch[i:min(i+segmentSize, len(batch))]
 		end := ends[i+len(seg)-1]
 		lo, hi, denies, clients := summarize(seg)
+		t.packed = s2.Encode(t.packed[:cap(t.packed)], t.buf[start:end])
 		if _, err := ins.ExecContext(ctx, lo.UTC().Format(timeLayout), hi.UTC().Format(timeLayout),
-			len(seg), denies, clients, string(t.buf[start:end])); err != nil {
+			len(seg), denies, clients, t.packed); err != nil {
 			return err
 		}
 		start = end
@@ -423,7 +445,7 @@ func Search(ctx context.Context, db *store.DB, q Query) ([]Record, error) {
 	if !q.Until.IsZero() {
 		add("min_time < ?", q.Until.UTC().Format(timeLayout))
 	}
-	query := "SELECT lines FROM audit_segments"
+	query := "SELECT id, lines, packed FROM audit_segments"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -446,18 +468,28 @@ func Search(ctx context.Context, db *store.DB, q Query) ([]Record, error) {
 		}
 	}
 	var out []Record
-	var lines string
+	var (
+		id       int64
+		lines    []byte
+		packed   []byte
+		unpacked []byte
+	)
 	for rows.Next() {
-		if err := rows.Scan(&lines); err != nil {
+		if err := rows.Scan(&id, &lines, &packed); err != nil {
 			return nil, err
 		}
-		seg := strings.Split(strings.TrimSuffix(lines, "\n"), "\n")
+		if len(packed) > 0 {
+			if unpacked, err = unpack(unpacked, packed); err != nil {
+				return nil, fmt.Errorf("audit segment %d: %w", id, err)
+			}
+			lines = unpacked
+		}
+		seg := bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n"))
 		if q.Newest {
 			slices.Reverse(seg)
 		}
 	line:
-		for _, l := range seg {
-			b := []byte(l)
+		for _, b := range seg {
 			for _, n := range needles {
 				if !bytes.Contains(b, n) {
 					continue line
@@ -477,6 +509,26 @@ func Search(ctx context.Context, db *store.DB, q Query) ([]Record, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// maxSegment bounds the lines a packed segment may unpack to: 256 records
+// take about 90 KB, and a corrupt length must not allocate gigabytes.
+const maxSegment = 64 << 20
+
+// unpack decodes a packed segment's lines into buf's space.
+func unpack(buf, packed []byte) ([]byte, error) {
+	n, err := s2.DecodedLen(packed)
+	if err != nil {
+		return nil, fmt.Errorf("packed lines are not an S2 block (the row is damaged; the JSON-lines file holds the same records): %w", err)
+	}
+	if n > maxSegment {
+		return nil, fmt.Errorf("packed lines claim %d bytes, more than a segment can hold (%d): the row is damaged; the JSON-lines file holds the same records", n, maxSegment)
+	}
+	out, err := s2.Decode(buf[:cap(buf)], packed)
+	if err != nil {
+		return nil, fmt.Errorf("packed lines do not decode (the row is damaged; the JSON-lines file holds the same records): %w", err)
+	}
+	return out, nil
 }
 
 // matches reports whether r passes every filter of q.

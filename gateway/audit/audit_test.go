@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,5 +344,87 @@ func TestMigrateRecordsToSegments(t *testing.T) {
 				t.Errorf("Search(newest) = %v; want the record written after migrating", ids(got))
 			}
 		})
+	}
+}
+
+// TestPackedAndTextSegmentsReadAlike writes one segment as version 2 did
+// (its lines as text) and then one packed, and checks that a search reads
+// both, in order, and that new segments are stored packed, not as text.
+func TestPackedAndTextSegmentsReadAlike(t *testing.T) {
+	for name, open := range dialects {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t)
+			if err := db.Migrate(ctx, "audit", migrations[:2]); err != nil {
+				t.Fatal(err)
+			}
+			base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+			rec := func(i int, client string) Record {
+				return Record{Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint(i), Client: client, Stage: "production",
+					OperationID: "get-contact", Method: "GET", Path: "/contacts/x", Decision: Allow, Reason: "allowed", Status: 200}
+			}
+			var text []byte
+			for i := range 2 {
+				var err error
+				if text, err = appendRecord(text, rec(i, "old")); err != nil {
+					t.Fatal(err)
+				}
+				text = append(text, '\n')
+			}
+			if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO audit_segments (min_time, max_time, records, denies, clients, lines)
+				VALUES (?, ?, 2, 0, ?, ?)`), base.Format(timeLayout), base.Add(time.Second).Format(timeLayout), "\nold\n", string(text)); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := New(ctx, db, Options{FlushInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 2; i < 5; i++ {
+				tr.Record(rec(i, "new"))
+			}
+			if err := tr.Close(); err != nil {
+				t.Fatal(err)
+			}
+			all, err := Search(ctx, db, Query{})
+			if err != nil || !slices.Equal(ids(all), []string{"0", "1", "2", "3", "4"}) {
+				t.Fatalf("Search(all) = %v, %v; want requests 0 to 4", ids(all), err)
+			}
+			if got, _ := Search(ctx, db, Query{Client: "new", Newest: true}); !slices.Equal(ids(got), []string{"4", "3", "2"}) {
+				t.Errorf("Search(new, newest first) = %v; want 4, 3, 2", ids(got))
+			}
+			var lines string
+			var packed []byte
+			if err := db.QueryRowContext(ctx, "SELECT lines, packed FROM audit_segments ORDER BY id DESC LIMIT 1").Scan(&lines, &packed); err != nil {
+				t.Fatal(err)
+			}
+			if lines != "" || len(packed) == 0 {
+				t.Errorf("new segment: lines %q, packed %d bytes; want its lines packed only", lines, len(packed))
+			}
+		})
+	}
+}
+
+// TestDamagedPackedSegment checks that a packed segment that does not
+// decode fails the search with an error that names the row, instead of
+// dropping its records silently.
+func TestDamagedPackedSegment(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenTestSQLite(t)
+	if err := db.Migrate(ctx, "audit", migrations); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Format(timeLayout)
+	for _, packed := range [][]byte{{0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2}, {0x05, 0x00}} {
+		if _, err := db.ExecContext(ctx, "DELETE FROM audit_segments"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO audit_segments (id, min_time, max_time, records, denies, clients, lines, packed)
+			VALUES (7, ?, ?, 1, 0, '', '', ?)`, now, now, packed); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Search(ctx, db, Query{})
+		if err == nil || !strings.Contains(err.Error(), "audit segment 7") || !strings.Contains(err.Error(), "JSON-lines file") {
+			t.Errorf("Search over damaged packed lines %x: err = %v; want one naming segment 7 and where the records still are", packed, err)
+		}
 	}
 }
