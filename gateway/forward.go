@@ -9,6 +9,7 @@ import (
 	"github.com/rankr/ghlgate/gateway/config"
 	"github.com/rankr/ghlgate/gateway/locations"
 	"github.com/rankr/ghlgate/gateway/problem"
+	"github.com/rankr/ghlgate/gateway/proxy"
 	"github.com/rankr/ghlgate/mocks"
 )
 
@@ -58,14 +59,14 @@ func (g *Gateway) forward(x *exchange) error {
 // (after an Idempotency-Key's wait): the production transport's own
 // timeout then lets the request through as it is. The proxy reads the
 // answer whole before it returns.
-func (g *Gateway) send(p http.Handler, w http.ResponseWriter, x *exchange) {
+func (g *Gateway) send(p *proxy.Proxy, w http.ResponseWriter, x *exchange) {
 	ctx := withExchange(x.r.Context(), x)
 	if x.stage == config.StageProduction {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, g.cfg.Upstream.Timeout)
 		defer cancel()
 	}
-	p.ServeHTTP(w, x.r.WithContext(ctx))
+	p.Serve(ctx, w, x.r)
 }
 
 // dataset names the mock dataset of an exchange: the shared staging one, or

@@ -173,6 +173,31 @@ func TestForwardDoesNotTouchTheIncomingRequest(t *testing.T) {
 	}
 }
 
+// TestServeForwardsUnderTheGivenContext: Serve sends the outgoing request
+// under its ctx (the gateway's exchange and upstream deadline ride there),
+// and leaves the incoming request's context as it was.
+func TestServeForwardsUnderTheGivenContext(t *testing.T) {
+	u, _ := url.Parse("http://ghl.example")
+	var seen any
+	p := New(Options{Target: u, Transport: roundTripFunc(func(out *http.Request) (*http.Response, error) {
+		seen = out.Context().Value(ctxKey{})
+		return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: out}, nil
+	})})
+	r := httptest.NewRequest("GET", "/contacts/abc", nil)
+	before := r.Context()
+	w := httptest.NewRecorder()
+	p.Serve(context.WithValue(context.Background(), ctxKey{}, "exchange"), w, r)
+	if seen != "exchange" {
+		t.Errorf("outgoing context value = %v; want the one Serve was given", seen)
+	}
+	if r.Context() != before {
+		t.Error("Serve replaced the incoming request's context; want it untouched")
+	}
+	if w.Code != http.StatusNoContent {
+		t.Errorf("status = %d; want the upstream's 204", w.Code)
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -116,7 +116,14 @@ func New(opts Options) *Proxy {
 // ServeHTTP forwards r and writes the upstream's answer, or what OnError
 // makes of a failure, to w.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	out := p.outgoing(r)
+	p.Serve(r.Context(), w, r)
+}
+
+// Serve is ServeHTTP with the outgoing request under ctx instead of r's
+// context: a caller that would otherwise copy r only to give it another
+// context (r.WithContext) saves that copy, since the proxy copies r anyway.
+func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	out := p.outgoing(ctx, r)
 	resp, err := p.transport.RoundTrip(out)
 	if err != nil {
 		p.onError(w, out, err)
@@ -155,10 +162,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // outgoing is the request sent upstream: r under the target's scheme, host
-// and base path, with r's context, and a header of its own.
-func (p *Proxy) outgoing(r *http.Request) *http.Request {
-	out := new(http.Request)
-	*out = *r // the context included, as Request.WithContext copies it
+// and base path, with ctx, and a header of its own.
+func (p *Proxy) outgoing(ctx context.Context, r *http.Request) *http.Request {
+	out := r.WithContext(ctx) // a shallow copy, changed below
 	u := *r.URL
 	u.Scheme, u.Host = p.target.Scheme, p.target.Host
 	// The gateway has already set the path to the one relative to the API
