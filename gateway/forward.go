@@ -119,9 +119,10 @@ func (g *Gateway) inspect(out *http.Request, resp *http.Response, body []byte) e
 		var loc string
 		var ok, decided bool
 		if g.cfg.ResponseValidation != config.ValidationOff {
-			var f locations.Finder
+			f := &x.finder // in the exchange: the validator's Observer escapes, and a Finder of its own was an allocation
+			*f = locations.Finder{}
 			var observed bool
-			observed, verr = g.validator.ResponseObserved(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body, &f)
+			observed, verr = g.validator.ResponseObserved(out.Context(), out, x.op.Route, x.params, resp.StatusCode, resp.Header, body, f)
 			validated = true
 			if observed {
 				var sure bool

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rankr/ghlgate/events"
 	"github.com/rankr/ghlgate/gateway/auth"
+	"github.com/rankr/ghlgate/gateway/locations"
 	"github.com/rankr/ghlgate/gateway/ratelimit"
 	"github.com/rankr/ghlgate/openapi"
 )
@@ -52,6 +53,9 @@ type exchange struct {
 	// allocation fewer, and no 500-byte copies on the request's stack).
 	limit      *ratelimit.Decision
 	limitSpace ratelimit.Decision
+	// finder reads the location of a by-id answer from the members the
+	// response validator reads (inspect).
+	finder locations.Finder
 	// intentID is the capture intent recorded before a mutation is
 	// forwarded, and intent what it records.
 	intentID string
