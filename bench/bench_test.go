@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,14 +242,58 @@ func TestCPUPerRequest(t *testing.T) {
 	if bare.CPUUSPerReq != 50 {
 		t.Errorf("summarized CPU = %v; want the median, 50", bare.CPUUSPerReq)
 	}
-	gw := bare
-	gw.Target, gw.CPUUSPerReq = TargetGateway, 72.5
+	gwRounds := slices.Clone(rounds)
+	for i := range gwRounds {
+		gwRounds[i].cpu += time.Duration(gwRounds[i].requests) * 22500 * time.Nanosecond // 22.5 µs more per request
+	}
+	gw := summarize("GET /contacts/{id}", 16, TargetGateway, gwRounds)
 	if got := ratio(Cell{}, bare, gw).CPUAddedUS; got != 22.5 {
 		t.Errorf("CPU added = %v; want 22.5", got)
 	}
-	gw.CPUUSPerReq = 0 // unknown: no difference is claimed
+	for i := range gwRounds {
+		gwRounds[i].cpu = 0 // unknown: no difference is claimed
+	}
+	gw = summarize("GET /contacts/{id}", 16, TargetGateway, gwRounds)
 	if got := ratio(Cell{}, bare, gw).CPUAddedUS; got != 0 {
 		t.Errorf("CPU added with the gateway's unknown = %v; want 0", got)
+	}
+}
+
+// TestRatioPairsRounds: the machine speeds up from round to round, more
+// than the two targets differ; within a round both see the same speed.
+// The medians of both targets then come from the middle rounds, and their
+// ratio is about one round's ratio, here the one round the gateway was
+// unlucky (0.75). The ratio must be the median of every round's (0.83),
+// with the ratio of medians kept beside it.
+func TestRatioPairsRounds(t *testing.T) {
+	speeds := []float64{1000, 1100, 1200, 1300, 1400}
+	ratios := []float64{0.84, 0.82, 0.75, 0.83, 0.85}
+	p99Added := []time.Duration{300, 100, 900, 200, 250} // µs; median 250
+	var bareRounds, gwRounds []sample
+	for i, v := range speeds {
+		p99 := time.Duration(1e6/v) * time.Microsecond // slower rounds have longer tails
+		bareRounds = append(bareRounds, sample{requests: int(v), elapsed: time.Second, latencies: []time.Duration{p99}})
+		gwRounds = append(gwRounds, sample{requests: int(v * ratios[i]), elapsed: time.Second, latencies: []time.Duration{p99 + p99Added[i]*time.Microsecond}})
+	}
+	bare := summarize("GET /contacts/{id}", 16, TargetBare, bareRounds)
+	gw := summarize("GET /contacts/{id}", 16, TargetGateway, gwRounds)
+	r := ratio(Cell{RPS: 2000}, bare, gw)
+	if r.Throughput != 0.83 {
+		t.Errorf("Throughput = %v; want 0.83, the median of the rounds' ratios", r.Throughput)
+	}
+	if !slices.Equal(r.RoundsThroughput, ratios) {
+		t.Errorf("RoundsThroughput = %v; want %v", r.RoundsThroughput, ratios)
+	}
+	if want := round3(902.0 / 1200); r.ThroughputOfMedians != want || gw.RPS != 902 || bare.RPS != 1200 {
+		t.Errorf("ThroughputOfMedians = %v of %v and %v req/s; want %v, 902/1200", r.ThroughputOfMedians, gw.RPS, bare.RPS, want)
+	}
+	if r.P99AddedMS != 0.25 {
+		t.Errorf("P99AddedMS = %v; want 0.25, the median of the rounds' differences", r.P99AddedMS)
+	}
+	// Rounds that do not pair up fall back to the medians.
+	gw.rounds = gw.rounds[:4]
+	if r := ratio(Cell{}, bare, gw); r.Throughput != r.ThroughputOfMedians {
+		t.Errorf("Throughput with unpaired rounds = %v; want the ratio of medians, %v", r.Throughput, r.ThroughputOfMedians)
 	}
 }
 

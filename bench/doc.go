@@ -14,7 +14,9 @@
 //
 // Everything runs in one process on one machine, so other load on the
 // machine shows in every target alike; rounds of the three targets are
-// interleaved and medians quoted to keep drift out of the ratios.
+// interleaved and medians quoted, and ghlgate is compared with the bare
+// proxy round by round (each round's ratio or difference, the median over
+// rounds) to keep drift out of the ratios.
 //
 // Run it from the repository root with `go run ./bench/cmd/ghlgate-bench`
 // (or through Main); -quick is a smoke run, -cpuprofile profiles the whole

@@ -126,14 +126,29 @@ type Cell struct {
 	// upstream cost the same for every target, so differences between
 	// targets are what each proxy costs. 0 where it cannot be read.
 	CPUUSPerReq float64 `json:"cpu_us_per_req"`
+	// rounds are each round's figures, in round order, for comparisons
+	// made round by round (see ratio).
+	rounds []roundFigures
 }
+
+// roundFigures are one round's figures of one target.
+type roundFigures struct{ rps, p50, p99, p999, cpu float64 }
 
 // Ratio compares ghlgate with the bare proxy at one endpoint and
 // concurrency.
 type Ratio struct {
-	Endpoint    string  `json:"endpoint"`
-	Concurrency int     `json:"concurrency"`
-	Throughput  float64 `json:"throughput"` // ghlgate rps / bare rps
+	Endpoint    string `json:"endpoint"`
+	Concurrency int    `json:"concurrency"`
+	// Throughput is ghlgate's requests/s over the bare proxy's: each
+	// round's pair (driven seconds apart), the median over rounds.
+	Throughput float64 `json:"throughput"`
+	// RoundsThroughput are the rounds' ratios; ThroughputOfMedians is
+	// the ratio of the two targets' median requests/s (the figure quoted
+	// before the rounds were paired), kept for comparison.
+	RoundsThroughput    []float64 `json:"rounds_throughput,omitempty"`
+	ThroughputOfMedians float64   `json:"throughput_of_medians"`
+	// The latency and CPU figures added are also each round's difference,
+	// the median over rounds.
 	P50AddedMS  float64 `json:"p50_added_ms"`
 	P99AddedMS  float64 `json:"p99_added_ms"`
 	P999AddedMS float64 `json:"p999_added_ms"`
@@ -269,10 +284,11 @@ func Run(ctx context.Context, opts Options, w io.Writer) (*Results, error) {
 				cells[tg.name] = cell
 				res.Load = append(res.Load, cell)
 			}
-			res.Ratios = append(res.Ratios, ratio(cells[TargetDirect], cells[TargetBare], cells[TargetGateway]))
+			rt := ratio(cells[TargetDirect], cells[TargetBare], cells[TargetGateway])
+			res.Ratios = append(res.Ratios, rt)
 			g, b := cells[TargetGateway], cells[TargetBare]
-			progress("%-26s c=%-3d direct %8.0f/s  bare %8.0f/s  ghlgate %8.0f/s (%.2f×)  p99 bare %.3f ms ghlgate %.3f ms  cpu/req bare %.1f µs ghlgate %.1f µs",
-				ep.Name, c, cells[TargetDirect].RPS, b.RPS, g.RPS, g.RPS/b.RPS, b.P99MS, g.P99MS, b.CPUUSPerReq, g.CPUUSPerReq)
+			progress("%-26s c=%-3d direct %8.0f/s  bare %8.0f/s  ghlgate %8.0f/s (%.2f× by round, %.2f× of medians)  p99 bare %.3f ms ghlgate %.3f ms  cpu/req bare %.1f µs ghlgate %.1f µs",
+				ep.Name, c, cells[TargetDirect].RPS, b.RPS, g.RPS, rt.Throughput, rt.ThroughputOfMedians, b.P99MS, g.P99MS, b.CPUUSPerReq, g.CPUUSPerReq)
 		}
 	}
 	// The load's connections are no longer needed: close them before the
@@ -361,21 +377,53 @@ func summarize(endpoint string, c int, target string, rounds []sample) Cell {
 		cpu = append(cpu, s.cpuPerRequest())
 		cell.Requests += s.requests
 		cell.RoundsRPS = append(cell.RoundsRPS, round1(s.rps()))
+		cell.rounds = append(cell.rounds, roundFigures{rps[len(rps)-1], p50[len(p50)-1], p99[len(p99)-1], p999[len(p999)-1], cpu[len(cpu)-1]})
 	}
 	cell.RPS, cell.P50MS, cell.P99MS, cell.P999MS = round1(median(rps)), round3(median(p50)), round3(median(p99)), round3(median(p999))
 	cell.CPUUSPerReq = round1(median(cpu))
 	return cell
 }
 
+// ratio compares gw with bare round by round: a round drives the targets
+// one after the other (in an order that rotates), so a round's pair shares
+// the machine's speed of those seconds. On a shared machine that speed
+// moves by 20-30% between rounds (other tenants), more than the targets
+// differ; both targets' medians then come from the same middle-speed
+// rounds, and the ratio of the medians is about that one round's ratio.
+// The median of the rounds' ratios uses every round. Cells without rounds
+// (or with different numbers of them) are compared by their medians.
 func ratio(direct, bare, gw Cell) Ratio {
-	r := Ratio{Endpoint: gw.Endpoint, Concurrency: gw.Concurrency,
-		P50AddedMS: round3(gw.P50MS - bare.P50MS), P99AddedMS: round3(gw.P99MS - bare.P99MS), P999AddedMS: round3(gw.P999MS - bare.P999MS)}
-	if gw.CPUUSPerReq > 0 && bare.CPUUSPerReq > 0 {
-		r.CPUAddedUS = round1(gw.CPUUSPerReq - bare.CPUUSPerReq)
-	}
+	r := Ratio{Endpoint: gw.Endpoint, Concurrency: gw.Concurrency}
 	if bare.RPS > 0 {
-		r.Throughput = round3(gw.RPS / bare.RPS)
+		r.ThroughputOfMedians = round3(gw.RPS / bare.RPS)
 		r.DirectOverBare = round3(direct.RPS / bare.RPS)
+	}
+	if len(gw.rounds) == 0 || len(gw.rounds) != len(bare.rounds) {
+		r.Throughput = r.ThroughputOfMedians
+		r.P50AddedMS, r.P99AddedMS, r.P999AddedMS = round3(gw.P50MS-bare.P50MS), round3(gw.P99MS-bare.P99MS), round3(gw.P999MS-bare.P999MS)
+		if gw.CPUUSPerReq > 0 && bare.CPUUSPerReq > 0 {
+			r.CPUAddedUS = round1(gw.CPUUSPerReq - bare.CPUUSPerReq)
+		}
+		return r
+	}
+	var thr, p50, p99, p999, cpu []float64
+	for i, g := range gw.rounds {
+		b := bare.rounds[i]
+		if b.rps > 0 {
+			thr = append(thr, g.rps/b.rps)
+			r.RoundsThroughput = append(r.RoundsThroughput, round3(g.rps/b.rps))
+		}
+		p50, p99, p999 = append(p50, g.p50-b.p50), append(p99, g.p99-b.p99), append(p999, g.p999-b.p999)
+		if g.cpu > 0 && b.cpu > 0 {
+			cpu = append(cpu, g.cpu-b.cpu)
+		}
+	}
+	if len(thr) > 0 {
+		r.Throughput = round3(median(thr))
+	}
+	r.P50AddedMS, r.P99AddedMS, r.P999AddedMS = round3(median(p50)), round3(median(p99)), round3(median(p999))
+	if len(cpu) > 0 {
+		r.CPUAddedUS = round1(median(cpu))
 	}
 	return r
 }

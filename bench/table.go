@@ -14,7 +14,7 @@ func WriteTable(w io.Writer, res *Results) error {
 		dirty = " (with uncommitted changes)"
 	}
 	fmt.Fprintf(bw, "ghlgate bench: commit %s%s, %s, %s/%s, %d CPUs (%s)\n", res.Commit, dirty, res.Go, res.OS, res.Arch, res.CPUs, res.CPUModel)
-	fmt.Fprintf(bw, "closed loop on loopback, %.1fs warm-up, median of %d rounds of %.1fs\n\n", res.Settings.WarmupS, res.Settings.Rounds, res.Settings.RoundS)
+	fmt.Fprintf(bw, "closed loop on loopback, %.1fs warm-up, median of %d rounds of %.1fs; ghlgate/bare figures are each round's pair, the median over rounds (of medians: the ratio of the two targets' medians)\n\n", res.Settings.WarmupS, res.Settings.Rounds, res.Settings.RoundS)
 	fmt.Fprintln(bw, "| endpoint | conc | target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | ghlgate/bare |")
 	fmt.Fprintln(bw, "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |")
 	ratios := map[string]Ratio{}
@@ -26,7 +26,7 @@ func WriteTable(w io.Writer, res *Results) error {
 		r := ratios[fmt.Sprint(c.Endpoint, c.Concurrency)]
 		switch c.Target {
 		case TargetGateway:
-			vs = fmt.Sprintf("%.2f× req/s, p99 %+.3f ms, CPU %+.1f µs", r.Throughput, r.P99AddedMS, r.CPUAddedUS)
+			vs = fmt.Sprintf("%.2f× req/s (of medians %.2f×), p99 %+.3f ms, CPU %+.1f µs", r.Throughput, r.ThroughputOfMedians, r.P99AddedMS, r.CPUAddedUS)
 		case TargetDirect:
 			vs = fmt.Sprintf("(direct/bare %.2f×)", r.DirectOverBare)
 		}
