@@ -8,8 +8,8 @@ import (
 	"github.com/rankr/ghlgate/store/storetest"
 )
 
-// BenchmarkWrite is the writer's cost per record (a 256-record batch in one
-// transaction, as under load), reported as ns/op per record. Times grow
+// BenchmarkWrite is the writer's cost per record (a batch of batchSize
+// records in one transaction, as under load), reported as ns/record. Times grow
 // from batch to batch as a gateway's do: repeating the same times would
 // insert into the middle of the time index and measure a cost production
 // never pays.
@@ -20,7 +20,7 @@ func BenchmarkWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
-	batch := make([]Record, 256)
+	batch := make([]Record, batchSize)
 	for i := range batch {
 		batch[i] = Record{RequestID: "0123456789abcdef01234567",
 			Client: "rankr", Stage: "production", OperationID: "get-contact", Method: "GET", Route: "/contacts/{contactId}",
