@@ -75,3 +75,18 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf, _ = appendRecord(buf[:0], r)
 	}
 }
+
+// TestPlainStringMatchesMarshal checks plainString's table byte by byte:
+// a one-byte string is plain exactly when encoding/json writes it as it is.
+func TestPlainStringMatchesMarshal(t *testing.T) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		enc, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := string(enc) == `"`+s+`"`; plainString(s) != want {
+			t.Errorf("plainString(%q) = %v; want %v (encoding/json writes %s)", s, !want, want, enc)
+		}
+	}
+}
