@@ -144,11 +144,20 @@ func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
 	return append(b, "}\n"...), true
 }
 
+// plainByte marks the bytes appendString writes as they are: a table
+// look-up per byte instead of four comparisons.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s quoted when it needs no escape in slog's JSON
 // (printable ASCII but for the quote and the backslash); false otherwise.
 func appendString(b []byte, s string) ([]byte, bool) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if !plainByte[s[i]] {
 			return b, false
 		}
 	}

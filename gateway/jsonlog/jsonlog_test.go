@@ -117,3 +117,27 @@ func BenchmarkAccessLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestPlainBytesMatchSlog checks appendString's table byte by byte: every
+// one-byte string it writes as it is, slog.JSONHandler writes so too, and
+// it writes every printable ASCII byte but the quote and the backslash.
+func TestPlainBytesMatchSlog(t *testing.T) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
+				return slog.Attr{}
+			}
+			return a
+		}})).Info(s)
+		slogPlain := buf.String() == `{"msg":"`+s+`"}`+"\n"
+		_, ok := appendString(nil, s)
+		if ok && !slogPlain {
+			t.Errorf("appendString writes %q as it is; slog writes %s", s, buf.String())
+		}
+		if want := c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; ok != want {
+			t.Errorf("appendString(%q) ok = %v; want %v", s, ok, want)
+		}
+	}
+}
