@@ -221,7 +221,10 @@ func scanKey(r scanner) (*Key, error) {
 // Lookup finds the key whose secret hashes to hash, through a short cache.
 // It returns ErrUnknownKey when there is none.
 func (s *Store) Lookup(ctx context.Context, hash string) (*Key, error) {
-	now := s.now()
+	return s.lookupAt(ctx, hash, s.now())
+}
+
+func (s *Store) lookupAt(ctx context.Context, hash string, now time.Time) (*Key, error) {
 	s.mu.Lock()
 	c, ok := s.cache[hash]
 	s.mu.Unlock()
@@ -255,15 +258,16 @@ func (s *Store) Authenticate(ctx context.Context, header string) (*Key, error) {
 		return nil, err
 	}
 	hash := HashSecret(secret)
-	k, err := s.Lookup(ctx, hash)
+	now := s.now() // one clock read for the cache, the key's dates and its use
+	k, err := s.lookupAt(ctx, hash, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Check(s.now()); err != nil {
+	if err := k.Check(now); err != nil {
 		return k, err
 	}
 	s.mu.Lock()
-	s.used[hash] = s.now()
+	s.used[hash] = now
 	s.mu.Unlock()
 	return k, nil
 }
