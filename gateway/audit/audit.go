@@ -19,7 +19,7 @@
 // of one batch repeat most of their bytes. 256 lines of about 350 bytes
 // take 23 pages as they are and 2 packed (S2 makes them about 13 times
 // smaller, in about 0.1 µs per record); BenchmarkWrite, at 256 records a
-// batch, went from about 5 µs to about 1.4 µs per record. zstd packs twice as tight at three times the
+// batch, went from about 5 µs to 1.0-1.4 µs per record. zstd packs twice as tight at three times the
 // cost, and the pages saved no longer pay for it. Segments written before
 // packing keep their lines as text and are read as before; in SQL, a packed
 // segment's lines are bytes, not text (ghlgate audit query and the JSON-lines
