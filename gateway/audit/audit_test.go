@@ -300,14 +300,10 @@ func TestMigrateRecordsToSegments(t *testing.T) {
 	for name, open := range dialects {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db := open(t)
-			if err := db.Migrate(ctx, "audit", migrations[:1]); err != nil {
-				t.Fatal(err)
-			}
+			db := migratedTo(t, open, 1)
 			base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 			for i, c := range []string{"web", "qa", "web"} {
-				r := Record{Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint(i), Client: c, Stage: "production",
-					OperationID: "get-contact", Method: "GET", Path: "/contacts/x", Decision: Allow, Reason: "allowed", Status: 200}
+				r := allowedRead(base, i, c)
 				if c == "qa" {
 					r.Decision, r.Reason = Deny, "scope_missing"
 				}
@@ -354,15 +350,9 @@ func TestPackedAndTextSegmentsReadAlike(t *testing.T) {
 	for name, open := range dialects {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db := open(t)
-			if err := db.Migrate(ctx, "audit", migrations[:2]); err != nil {
-				t.Fatal(err)
-			}
+			db := migratedTo(t, open, 2)
 			base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-			rec := func(i int, client string) Record {
-				return Record{Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint(i), Client: client, Stage: "production",
-					OperationID: "get-contact", Method: "GET", Path: "/contacts/x", Decision: Allow, Reason: "allowed", Status: 200}
-			}
+			rec := func(i int, client string) Record { return allowedRead(base, i, client) }
 			var text []byte
 			for i := range 2 {
 				var err error
@@ -427,4 +417,22 @@ func TestDamagedPackedSegment(t *testing.T) {
 			t.Errorf("Search over damaged packed lines %x: err = %v; want one naming segment 7 and where the records still are", packed, err)
 		}
 	}
+}
+
+// migratedTo opens a store with only the first n audit migrations applied,
+// as an older gateway left it.
+func migratedTo(t *testing.T, open func(testing.TB) *store.DB, n int) *store.DB {
+	t.Helper()
+	db := open(t)
+	if err := db.Migrate(context.Background(), "audit", migrations[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// allowedRead is client's allowed read of a contact, request i, i seconds
+// after base.
+func allowedRead(base time.Time, i int, client string) Record {
+	return Record{Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint(i), Client: client, Stage: "production",
+		OperationID: "get-contact", Method: "GET", Path: "/contacts/x", Decision: Allow, Reason: "allowed", Status: 200}
 }
