@@ -19,11 +19,11 @@
 // of one batch repeat most of their bytes. 256 lines of about 350 bytes
 // take 23 pages as they are and 2 packed (S2 makes them about 13 times
 // smaller, in about 0.1 µs per record); BenchmarkWrite, at 256 records a
-// batch, went from about 5 µs to 1.0-1.4 µs per record. zstd packs twice as tight at three times the
-// cost, and the pages saved no longer pay for it. Segments written before
-// packing keep their lines as text and are read as before; in SQL, a packed
-// segment's lines are bytes, not text (ghlgate audit query and the JSON-lines
-// file read them).
+// batch, went from about 5 µs to 1.0-1.4 µs per record. zstd packs twice
+// as tight at three times the cost, and the pages saved no longer pay for
+// it. Segments written before packing keep their lines as text and are
+// read as before; in SQL, a packed segment's lines are bytes, not text
+// (ghlgate audit query and the JSON-lines file read them).
 package audit
 
 import (
@@ -486,7 +486,7 @@ func Search(ctx context.Context, db *store.DB, q Query) ([]Record, error) {
 		}
 		if len(packed) > 0 {
 			if unpacked, err = unpack(unpacked, packed); err != nil {
-				return nil, fmt.Errorf("audit segment %d: %w", id, err)
+				return nil, fmt.Errorf("audit segment %d is damaged (the JSON-lines file holds the same records): %w", id, err)
 			}
 			lines = unpacked
 		}
@@ -525,14 +525,14 @@ const maxSegment = 64 << 20
 func unpack(buf, packed []byte) ([]byte, error) {
 	n, err := s2.DecodedLen(packed)
 	if err != nil {
-		return nil, fmt.Errorf("packed lines are not an S2 block (the row is damaged; the JSON-lines file holds the same records): %w", err)
+		return nil, fmt.Errorf("packed lines are not an S2 block: %w", err)
 	}
 	if n > maxSegment {
-		return nil, fmt.Errorf("packed lines claim %d bytes, more than a segment can hold (%d): the row is damaged; the JSON-lines file holds the same records", n, maxSegment)
+		return nil, fmt.Errorf("packed lines claim %d bytes, more than a segment can hold (%d)", n, maxSegment)
 	}
 	out, err := s2.Decode(buf[:cap(buf)], packed)
 	if err != nil {
-		return nil, fmt.Errorf("packed lines do not decode (the row is damaged; the JSON-lines file holds the same records): %w", err)
+		return nil, fmt.Errorf("packed lines do not decode: %w", err)
 	}
 	return out, nil
 }
