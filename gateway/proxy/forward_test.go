@@ -97,6 +97,7 @@ func TestForwardsAsReverseProxyDoes(t *testing.T) {
 				maps.Copy(r.Header, tc.header)
 				w := httptest.NewRecorder()
 				w.Header().Set("X-Request-Id", "req-1") // set before the proxy, as the gateway does
+				w.Header().Set("X-Answer", "pre")       // and one the upstream sends too: its values follow
 				h.ServeHTTP(w, r)
 				return w.Result()
 			}

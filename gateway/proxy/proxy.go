@@ -140,14 +140,17 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	// The answer's header map is the proxy's own: its value slices move
-	// to the client's map as they are.
+	// to the client's map as they are. The client's map holds few headers
+	// (the gateway's request id), the answer's a dozen: the few are looked
+	// up in the answer's, rather than each of the dozen in the client's.
 	dst := w.Header()
-	for k, vv := range resp.Header {
-		if have, ok := dst[k]; ok {
-			dst[k] = append(have, vv...)
-		} else {
-			dst[k] = vv
+	for k, have := range dst {
+		if vv, ok := resp.Header[k]; ok {
+			resp.Header[k] = append(have, vv...)
 		}
+	}
+	for k, vv := range resp.Header {
+		dst[k] = vv
 	}
 	w.WriteHeader(resp.StatusCode)
 	if len(body) > 0 {
